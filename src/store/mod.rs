@@ -1,0 +1,154 @@
+//! The only place with SQL. One concrete [`Store`] over SQLite or PostgreSQL.
+//!
+//! Both backends run the same SQL text through sqlx's `Any` driver: ids are text, times are
+//! integer milliseconds and flags are 0/1 integers, so rows decode the same way everywhere. The
+//! few statements that differ (full-text search) branch on [`Backend`]. Each aggregate has its
+//! own file with verbs in CRUD order (`insert_`, `fetch_`, `list_`, `update_`, `delete_`).
+//!
+//! SQLite allows one writer at a time; rather than letting connections race for the lock (and
+//! fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a one-connection
+//! pool. On PostgreSQL the writer is the same pool as the readers.
+
+mod contacts;
+mod migrate;
+mod sessions;
+mod users;
+
+pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
+pub use sessions::{RefreshOutcome, SessionRow};
+pub use users::{NewUser, ProfileUpdate, SettingsUpdate, UserRow};
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+
+/// Which database is underneath.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Handle to the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    reader: AnyPool,
+    writer: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) without migrating.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            anyhow::bail!("database.url must start with sqlite: or postgres://");
+        };
+        if backend == Backend::Sqlite {
+            create_sqlite_parent_dir(url)?;
+        }
+        let reader = pool_options(backend, max_connections.max(1))
+            .connect(url)
+            .await
+            .context("connecting to the database")?;
+        let writer = match backend {
+            Backend::Sqlite => pool_options(backend, 1).connect(url).await?,
+            Backend::Postgres => reader.clone(),
+        };
+        Ok(Store {
+            reader,
+            writer,
+            backend,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every migration not yet applied.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        migrate::run(&self.writer, self.backend).await
+    }
+
+    /// Cheap round trip used by `/health`.
+    pub async fn ping(&self) -> anyhow::Result<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+
+    /// (open connections, idle connections) of the reading pool, for `/metrics`.
+    pub fn pool_stats(&self) -> (u32, usize) {
+        (self.reader.size(), self.reader.num_idle())
+    }
+
+    pub async fn close(&self) {
+        self.writer.close().await;
+        self.reader.close().await;
+    }
+}
+
+fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                }
+                Ok(())
+            })
+        })
+}
+
+fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent() {
+        if !parent.as_os_str().is_empty() {
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("creating {}", parent.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` for use inside a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether an error is a unique-constraint violation, so callers can answer 409.
+pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
+        }
+        _ => false,
+    }
+}

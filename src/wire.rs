@@ -1,0 +1,172 @@
+//! The JSON objects of the contract (section 2), shared by HTTP responses and Socket.IO events.
+//!
+//! These are views: built from store rows plus what the viewer is allowed to see. Field names are
+//! camelCase on the wire; times are RFC 3339 with milliseconds.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::domain::{ContactId, LastSeenVisibility, PresenceStatus, Role, Timestamp, UserId};
+use crate::store::{ContactRow, UserRow};
+
+/// What a viewer may know of someone's presence.
+#[derive(Debug, Clone, Copy)]
+pub struct PresenceView {
+    pub status: PresenceStatus,
+    pub last_seen: Option<Timestamp>,
+}
+
+impl PresenceView {
+    pub const HIDDEN: PresenceView = PresenceView {
+        status: PresenceStatus::Offline,
+        last_seen: None,
+    };
+}
+
+/// Another person, as anyone may see them.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicUser {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+    pub bio: String,
+    #[schema(value_type = String, example = "online")]
+    pub status: PresenceStatus,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_seen: Option<Timestamp>,
+}
+
+impl PublicUser {
+    pub fn new(row: &UserRow, presence: PresenceView) -> Self {
+        PublicUser {
+            id: row.id,
+            username: row.username.clone(),
+            display_name: row.display_name.clone(),
+            avatar_url: row.avatar_url.clone(),
+            bio: row.bio.clone(),
+            status: presence.status,
+            last_seen: presence.last_seen,
+        }
+    }
+}
+
+/// The signed-in person's own settings.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Settings {
+    pub read_receipts: bool,
+    #[schema(value_type = String, example = "everyone")]
+    pub last_seen_visibility: LastSeenVisibility,
+    pub notifications: bool,
+}
+
+/// The signed-in person: their public face plus private fields.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Me {
+    #[serde(flatten)]
+    pub public: PublicUser,
+    pub email: String,
+    #[schema(value_type = String, example = "user")]
+    pub role: Role,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub settings: Settings,
+}
+
+impl Me {
+    pub fn new(row: &UserRow, presence: PresenceView) -> Self {
+        Me {
+            public: PublicUser::new(row, presence),
+            email: row.email.clone(),
+            role: Role::from_db(&row.role),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            settings: Settings {
+                read_receipts: row.read_receipts != 0,
+                last_seen_visibility: LastSeenVisibility::from_db(&row.last_seen_visibility),
+                notifications: row.notifications != 0,
+            },
+        }
+    }
+}
+
+/// A contact or a contact request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Contact {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: ContactId,
+    /// Who asked.
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    /// Who was asked.
+    #[schema(value_type = String, format = Uuid)]
+    pub contact_id: UserId,
+    /// `pending`, `accepted` or `blocked`.
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// The other person.
+    pub contact: PublicUser,
+}
+
+impl Contact {
+    pub fn new(row: &ContactRow, other: PublicUser) -> Self {
+        Contact {
+            id: row.id,
+            user_id: row.user_id,
+            contact_id: row.contact_id,
+            status: row.status.clone(),
+            created_at: row.created_at,
+            contact: other,
+        }
+    }
+}
+
+/// A request someone sent me, with the requester.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ContactRequest {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: ContactId,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    #[schema(value_type = String, format = Uuid)]
+    pub contact_id: UserId,
+    pub status: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    /// The requester (for requests I sent: the person asked).
+    pub user: PublicUser,
+}
+
+impl ContactRequest {
+    pub fn new(row: &ContactRow, other: PublicUser) -> Self {
+        ContactRequest {
+            id: row.id,
+            user_id: row.user_id,
+            contact_id: row.contact_id,
+            status: row.status.clone(),
+            created_at: row.created_at,
+            user: other,
+        }
+    }
+}
+
+/// A search hit: a person plus how they relate to the searcher.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSearchHit {
+    #[serde(flatten)]
+    pub user: PublicUser,
+    /// `none`, `pending_outgoing`, `pending_incoming`, `accepted` or `blocked` (I blocked them).
+    pub contact_status: &'static str,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub contact_id: Option<ContactId>,
+}
