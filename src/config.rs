@@ -47,6 +47,7 @@ impl Serialize for Secret {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct Config {
     pub http: HttpConfig,
     pub storage: StorageConfig,
@@ -134,6 +135,7 @@ pub struct RealtimeConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[derive(Default)]
 pub struct MetricsConfig {
     /// Bearer token that may read `/metrics` (admins always may); empty means admins only.
     pub token: Secret,
@@ -220,35 +222,11 @@ impl Default for RealtimeConfig {
     }
 }
 
-impl Default for MetricsConfig {
-    fn default() -> Self {
-        MetricsConfig {
-            token: Secret::default(),
-        }
-    }
-}
-
 impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             level: "info".into(),
             format: "pretty".into(),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            http: HttpConfig::default(),
-            storage: StorageConfig::default(),
-            database: DatabaseConfig::default(),
-            auth: AuthConfig::default(),
-            rate_limit: RateLimitConfig::default(),
-            mail: MailConfig::default(),
-            realtime: RealtimeConfig::default(),
-            metrics: MetricsConfig::default(),
-            log: LogConfig::default(),
         }
     }
 }

@@ -140,10 +140,10 @@ fn register_events(s: &SocketRef, state: &AppState) {
 
 async fn disconnected(state: AppState, s: SocketRef) {
     crate::http::metrics::socket_connected(-1.0);
-    if let Some(user) = s.extensions.get::<AuthUser>() {
-        if let Err(err) = presence_service::socket_disconnected(&state, user.user_id).await {
-            tracing::warn!(error = ?err, "presence update failed");
-        }
+    if let Some(user) = s.extensions.get::<AuthUser>()
+        && let Err(err) = presence_service::socket_disconnected(&state, user.user_id).await
+    {
+        tracing::warn!(error = ?err, "presence update failed");
     }
 }
 

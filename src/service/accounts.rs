@@ -241,16 +241,14 @@ pub async fn logout(
     refresh_token: Option<&str>,
 ) -> AppResult<()> {
     let mut sessions = vec![auth.session_id];
-    if let Some(token) = refresh_token.filter(|t| !t.is_empty() && t.len() <= 256) {
-        if let Some(other) = state
+    if let Some(token) = refresh_token.filter(|t| !t.is_empty() && t.len() <= 256)
+        && let Some(other) = state
             .store
             .fetch_session_of_refresh(&token_hash(token))
             .await?
-        {
-            if other != auth.session_id {
-                sessions.push(other);
-            }
-        }
+        && other != auth.session_id
+    {
+        sessions.push(other);
     }
     let now = Timestamp::now();
     let mut revoked = Vec::new();

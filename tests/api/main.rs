@@ -1,0 +1,10 @@
+//! The integration suite: real servers on 127.0.0.1:0, a real HTTP client, a real Socket.IO
+//! client. Runs on SQLite by default and on PostgreSQL with `TEST_DATABASE=postgres`.
+
+mod helpers;
+mod sio;
+
+mod auth;
+mod contacts;
+mod health;
+mod realtime;
