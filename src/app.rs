@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::mail::Mailer;
-use crate::realtime::{self, Notifier, Presence};
+use crate::realtime::{self, Notifier, Presence, TypingTracker};
 use crate::service::credentials::TokenKeys;
 use crate::service::limits::Throttle;
 use crate::store::Store;
@@ -26,6 +26,7 @@ pub struct AppState {
     pub tokens: TokenKeys,
     pub notifier: Notifier,
     pub presence: Presence,
+    pub typing: TypingTracker,
     pub mailer: Mailer,
     pub throttles: Throttles,
     pub metrics: crate::http::metrics::Metrics,
@@ -36,6 +37,7 @@ pub struct AppState {
 pub struct Throttles {
     pub failed_logins: Throttle,
     pub reset_mails: Throttle,
+    pub sends: Throttle,
 }
 
 /// A server ready to accept connections.
@@ -63,9 +65,11 @@ impl App {
                     Duration::from_secs(3600),
                 ),
                 reset_mails: Throttle::new(5, Duration::from_secs(3600)),
+                sends: Throttle::new(config.messages.sends_per_minute, Duration::from_secs(60)),
             },
             notifier: Notifier::new(io.clone()),
             presence: Presence::default(),
+            typing: TypingTracker::default(),
             metrics: crate::http::metrics::Metrics::install(),
             store,
             config: Arc::new(config),

@@ -56,6 +56,7 @@ pub struct Config {
     pub rate_limit: RateLimitConfig,
     pub mail: MailConfig,
     pub realtime: RealtimeConfig,
+    pub messages: MessagesConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
@@ -135,7 +136,36 @@ pub struct RealtimeConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-#[derive(Default)]
+pub struct MessagesConfig {
+    /// Seconds after sending during which the sender may edit a message.
+    pub edit_window_secs: u64,
+    /// Seconds after sending during which the sender may delete a message for everyone.
+    pub delete_window_secs: u64,
+    /// Largest message text, in bytes.
+    pub max_content_bytes: usize,
+    /// Most members a group may have.
+    pub max_group_members: usize,
+    /// Messages one person may send per minute; 0 disables the limit.
+    pub sends_per_minute: u32,
+    /// Seconds after which "typing…" ends if the client never says it stopped.
+    pub typing_timeout_secs: u64,
+}
+
+impl Default for MessagesConfig {
+    fn default() -> Self {
+        MessagesConfig {
+            edit_window_secs: 15 * 60,
+            delete_window_secs: 15 * 60,
+            max_content_bytes: 64 * 1024,
+            max_group_members: 1024,
+            sends_per_minute: 120,
+            typing_timeout_secs: 6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct MetricsConfig {
     /// Bearer token that may read `/metrics` (admins always may); empty means admins only.
     pub token: Secret,
@@ -342,6 +372,20 @@ mod tests {
             config
                 .database_url()
                 .starts_with("sqlite://./data/letschat.db")
+        );
+    }
+
+    #[test]
+    fn the_example_file_documents_exactly_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+        let from_file: Config = Figment::new()
+            .merge(Toml::file(&path))
+            .extract()
+            .expect("config.example.toml parses");
+        assert_eq!(
+            toml_string(&from_file),
+            toml_string(&Config::default()),
+            "config.example.toml and Config::default() disagree"
         );
     }
 

@@ -6,7 +6,10 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::{ContactId, LastSeenVisibility, PresenceStatus, Role, Timestamp, UserId};
+use crate::domain::{
+    ChatId, ContactId, LastSeenVisibility, MemberId, MessageId, PresenceStatus, Role, Timestamp,
+    UserId,
+};
 use crate::store::{ContactRow, UserRow};
 
 /// What a viewer may know of someone's presence.
@@ -169,4 +172,147 @@ pub struct UserSearchHit {
     pub contact_status: &'static str,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub contact_id: Option<ContactId>,
+}
+
+/// A member of a chat.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatMember {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: MemberId,
+    #[schema(value_type = String, format = Uuid)]
+    pub chat_id: ChatId,
+    #[schema(value_type = String, format = Uuid)]
+    pub user_id: UserId,
+    /// `member` or `admin`.
+    pub role: String,
+    #[schema(value_type = String, format = DateTime)]
+    pub joined_at: Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub last_read_at: Option<Timestamp>,
+    pub user: PublicUser,
+}
+
+/// The caller's own settings for a chat.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatSettings {
+    pub muted: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub muted_until: Option<Timestamp>,
+    pub archived: bool,
+    pub pinned: bool,
+}
+
+/// A chat as one member sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Chat {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: ChatId,
+    /// `one_on_one` or `group`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// For one-on-one chats: the other member's display name.
+    pub name: Option<String>,
+    pub description: Option<String>,
+    /// For one-on-one chats: the other member's avatar.
+    pub avatar_url: Option<String>,
+    #[schema(value_type = String, format = Uuid)]
+    pub created_by: UserId,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub members: Vec<ChatMember>,
+    pub last_message: Option<Box<Message>>,
+    pub unread_count: i64,
+    pub settings: ChatSettings,
+}
+
+/// The sender of a message, as shown beside it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SenderSummary {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+    pub avatar_url: Option<String>,
+}
+
+impl SenderSummary {
+    pub fn new(row: &UserRow) -> Self {
+        SenderSummary {
+            id: row.id,
+            username: row.username.clone(),
+            display_name: row.display_name.clone(),
+            avatar_url: row.avatar_url.clone(),
+        }
+    }
+}
+
+/// The preview of the message a reply answers.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyPreview {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: MessageId,
+    #[schema(value_type = String, format = Uuid)]
+    pub sender_id: UserId,
+    pub content: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub sender: Option<SenderSummary>,
+}
+
+/// All reactions with one emoji.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionGroup {
+    pub emoji: String,
+    pub count: usize,
+    #[schema(value_type = Vec<String>)]
+    pub user_ids: Vec<UserId>,
+}
+
+/// A message as one member sees it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: MessageId,
+    #[schema(value_type = String, format = Uuid)]
+    pub chat_id: ChatId,
+    #[schema(value_type = String, format = Uuid)]
+    pub sender_id: UserId,
+    pub client_id: Option<String>,
+    pub content: String,
+    /// `text`, `image`, `file`, `audio`, `video`, `system` or `call`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub file_url: Option<String>,
+    #[schema(value_type = Option<Object>)]
+    pub file: Option<serde_json::Value>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub reply_to_id: Option<MessageId>,
+    pub reply_to: Option<ReplyPreview>,
+    pub forwarded: bool,
+    pub reactions: Vec<ReactionGroup>,
+    /// What the sender sees: `sent`, `delivered` (every other member received it) or `read`.
+    pub status: &'static str,
+    #[schema(value_type = Vec<String>)]
+    pub read_by: Vec<UserId>,
+    pub is_read: bool,
+    /// Whether the viewer starred it (an addition).
+    pub starred: bool,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub edited_at: Option<Timestamp>,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub deleted_at: Option<Timestamp>,
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: Timestamp,
+    pub sender: Option<SenderSummary>,
 }

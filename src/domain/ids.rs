@@ -23,11 +23,15 @@ pub enum UserKind {}
 pub enum SessionKind {}
 pub enum ContactKind {}
 pub enum ChatKind {}
+pub enum MemberKind {}
+pub enum MessageKind {}
 
 pub type UserId = Id<UserKind>;
 pub type SessionId = Id<SessionKind>;
 pub type ContactId = Id<ContactKind>;
 pub type ChatId = Id<ChatKind>;
+pub type MemberId = Id<MemberKind>;
+pub type MessageId = Id<MessageKind>;
 
 impl<T> Id<T> {
     /// A new time-ordered id.

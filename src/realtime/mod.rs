@@ -7,6 +7,7 @@
 pub mod events;
 mod notifier;
 mod presence;
+mod typing;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use socketioxide::layer::SocketIoLayer;
 
 pub use notifier::Notifier;
 pub use presence::{Presence, Transition};
+pub use typing::TypingTracker;
 
 use crate::app::AppState;
 use crate::config::Config;

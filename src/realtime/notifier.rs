@@ -8,10 +8,16 @@
 use serde::Serialize;
 use socketioxide::SocketIo;
 
+use futures_util::StreamExt;
+use socketioxide::socket::Sid;
+
 use super::events::{
-    self, ContactChanged, ContactRequestReceived, SessionRevoked, UserOffline, UserOnline,
+    self, ChatDeleted, ContactChanged, ContactRequestReceived, MemberAdded, MemberRemoved,
+    MessageDeleted, MessageDelivered, MessagePinned, MessageReaction, MessageRead, MessageUpdated,
+    SessionRevoked, Typing, UserOffline, UserOnline,
 };
-use crate::domain::{PresenceStatus, SessionId, Timestamp, UserId};
+use crate::domain::{ChatId, PresenceStatus, SessionId, Timestamp, UserId};
+use crate::wire::{Chat, Message};
 
 pub(crate) fn user_room(user: UserId) -> String {
     format!("user:{user}")
@@ -96,6 +102,121 @@ impl Notifier {
         };
         self.to_users(audience, events::USER_OFFLINE, &payload)
             .await;
+    }
+
+    /// `new_message` to every device of the members: the sender's other devices get it as is
+    /// (never the socket it was sent from), each other member's devices with an ack request;
+    /// the first ack from a member's device calls `on_delivered` with that member.
+    pub async fn new_message<F>(
+        &self,
+        members: &[UserId],
+        message: &Message,
+        from_socket: Option<Sid>,
+        on_delivered: F,
+    ) where
+        F: Fn(UserId) + Clone + Send + Sync + 'static,
+    {
+        let sender = message.sender_id;
+        let own_devices = match from_socket.and_then(|sid| self.io.get_socket(sid)) {
+            Some(socket) => {
+                socket
+                    .to(user_room(sender))
+                    .emit(events::NEW_MESSAGE, message)
+                    .await
+            }
+            None => {
+                self.io
+                    .to(user_room(sender))
+                    .emit(events::NEW_MESSAGE, message)
+                    .await
+            }
+        };
+        if let Err(err) = own_devices {
+            tracing::warn!(%err, "emit new_message to the sender's devices failed");
+        }
+        for member in members.iter().copied().filter(|m| *m != sender) {
+            let acks = self
+                .io
+                .to(user_room(member))
+                .emit_with_ack::<_, serde_json::Value>(events::NEW_MESSAGE, message)
+                .await;
+            let Ok(acks) = acks else {
+                continue;
+            };
+            let on_delivered = on_delivered.clone();
+            tokio::spawn(async move {
+                let mut acks = std::pin::pin!(acks);
+                while let Some((_, ack)) = acks.next().await {
+                    if ack.is_ok() {
+                        on_delivered(member);
+                        break;
+                    }
+                }
+            });
+        }
+    }
+
+    pub async fn message_updated(&self, members: &[UserId], payload: &MessageUpdated) {
+        self.to_users(members, events::MESSAGE_UPDATED, payload)
+            .await;
+    }
+
+    pub async fn message_deleted(&self, to: &[UserId], payload: &MessageDeleted) {
+        self.to_users(to, events::MESSAGE_DELETED, payload).await;
+    }
+
+    pub async fn message_delivered(&self, to: &[UserId], payload: &MessageDelivered) {
+        self.to_users(to, events::MESSAGE_DELIVERED, payload).await;
+    }
+
+    pub async fn message_read(&self, to: &[UserId], payload: &MessageRead) {
+        self.to_users(to, events::MESSAGE_READ, payload).await;
+    }
+
+    pub async fn message_reaction(&self, members: &[UserId], payload: &MessageReaction) {
+        self.to_users(members, events::MESSAGE_REACTION, payload)
+            .await;
+    }
+
+    pub async fn message_pinned(&self, members: &[UserId], payload: &MessagePinned, pinned: bool) {
+        let event = if pinned {
+            events::MESSAGE_PINNED
+        } else {
+            events::MESSAGE_UNPINNED
+        };
+        self.to_users(members, event, payload).await;
+    }
+
+    pub async fn typing(&self, to: &[UserId], payload: &Typing, started: bool) {
+        let event = if started {
+            events::USER_TYPING
+        } else {
+            events::USER_STOPPED_TYPING
+        };
+        self.to_users(to, event, payload).await;
+    }
+
+    /// `chat_created` to one member (each member sees the chat their own way).
+    pub async fn chat_created(&self, to: UserId, chat: &Chat) {
+        self.to_users(&[to], events::CHAT_CREATED, chat).await;
+    }
+
+    /// `chat_updated` to one member.
+    pub async fn chat_updated(&self, to: UserId, chat: &Chat) {
+        self.to_users(&[to], events::CHAT_UPDATED, chat).await;
+    }
+
+    pub async fn chat_deleted(&self, to: &[UserId], chat: ChatId) {
+        self.to_users(to, events::CHAT_DELETED, &ChatDeleted { chat_id: chat })
+            .await;
+    }
+
+    pub async fn member_added(&self, to: &[UserId], payload: &MemberAdded) {
+        self.to_users(to, events::MEMBER_ADDED, payload).await;
+    }
+
+    pub async fn member_removed(&self, to: &[UserId], payload: &MemberRemoved) {
+        self.to_users(to, events::MEMBER_REMOVED, payload).await;
     }
 
     /// Tells the sockets of these sessions why, then disconnects them.

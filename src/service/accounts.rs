@@ -147,9 +147,13 @@ pub async fn login(
     if login.len() > 320 || request.password.len() > 1024 {
         return Err(invalid_credentials());
     }
-    let account_key = login.trim().to_lowercase();
-    state.throttles.failed_logins.check(&account_key)?;
     let user = state.store.fetch_user_by_login(&login).await?;
+    // Counted per account, whichever name (username or email, any case) the attempts use.
+    let account_key = match &user {
+        Some(user) => user.username.to_lowercase(),
+        None => login.trim().to_lowercase(),
+    };
+    state.throttles.failed_logins.check(&account_key)?;
     let hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = verify_password(hash, request.password).await?;
     let user = match user {

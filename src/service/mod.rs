@@ -5,8 +5,11 @@
 //! have been committed.
 
 pub mod accounts;
+pub mod chats;
 pub mod contacts;
 pub mod credentials;
 pub mod limits;
+pub mod messages;
 pub mod presence;
+pub mod typing;
 pub mod users;

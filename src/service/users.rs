@@ -52,7 +52,7 @@ pub struct ProfileRequest {
 }
 
 /// Tells "absent" (`None`) from "null" (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn double_option<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(deserializer).map(Some)
@@ -97,7 +97,7 @@ pub async fn update_profile(
 }
 
 /// Avatars are either our own file URLs or https links; nothing that runs script.
-fn parse_avatar_url(url: String) -> AppResult<String> {
+pub(crate) fn parse_avatar_url(url: String) -> AppResult<String> {
     let ok = url.len() <= 2048
         && (url.starts_with("https://") || url.starts_with("/api/"))
         && !url.chars().any(|c| c.is_whitespace() || c.is_control());

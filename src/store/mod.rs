@@ -9,12 +9,16 @@
 //! fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a one-connection
 //! pool. On PostgreSQL the writer is the same pool as the readers.
 
+mod chats;
 mod contacts;
+mod messages;
 mod migrate;
 mod sessions;
 mod users;
 
+pub use chats::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
+pub use messages::{HistoryKey, MessageRow, NewMessage, ReactionRow, ReceiptKind, ReceiptMark};
 pub use sessions::{RefreshOutcome, SessionRow};
 pub use users::{NewUser, ProfileUpdate, SettingsUpdate, UserRow};
 
@@ -94,6 +98,15 @@ impl Store {
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
             .fetch_one(&self.reader)
             .await
+    }
+
+    /// Runs one statement written by a test (e.g. to age a token); never called by the server.
+    #[doc(hidden)]
+    pub async fn debug_execute(&self, sql: &str) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn close(&self) {

@@ -226,6 +226,34 @@ impl TestApp {
         store.close().await;
         n
     }
+
+    /// Runs one SQL statement (e.g. to age a token); returns the rows it touched.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let store = letschat::store::Store::connect(&self.config.database_url(), 1)
+            .await
+            .expect("connect");
+        let n = store.debug_execute(sql).await.expect("execute");
+        store.close().await;
+        n
+    }
+
+    /// A request with extra headers (e.g. `X-Forwarded-For`); `body` is sent as JSON.
+    pub async fn request_with_headers(
+        &self,
+        method: Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Resp {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        into_resp(request.send().await.expect("request sent")).await
+    }
 }
 
 impl Drop for TestApp {

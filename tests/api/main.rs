@@ -5,6 +5,11 @@ mod helpers;
 mod sio;
 
 mod auth;
+mod authz;
+mod bad_input;
+mod cli;
 mod contacts;
 mod health;
+mod password_reset;
 mod realtime;
+mod users;

@@ -1,0 +1,575 @@
+//! Messages: send (idempotent by `clientId`), history, edit, delete, react, forward, star.
+//!
+//! A message is visible to the members of its chat only; to anyone else it does not exist (404).
+
+mod receipts;
+mod views;
+
+pub use receipts::{
+    ChatRead, ChatSummary, ReceiptEntry, Receipts, SearchHit, SyncPage, delivered, mark_chat_read,
+    mark_read, receipts, search, sync,
+};
+pub use views::{group_reactions, views};
+
+use serde::Deserialize;
+use socketioxide::socket::Sid;
+use utoipa::ToSchema;
+
+use super::accounts::AuthUser;
+use super::chats::{self, Membership, ONE_ON_ONE, membership};
+use crate::app::AppState;
+use crate::domain::{ChatId, MessageId, Timestamp, UserId};
+use crate::error::{AppError, AppResult};
+use crate::realtime::events::{MessageDeleted, MessageReaction, MessageUpdated};
+use crate::store::{HistoryKey, MessageRow, NewMessage};
+use crate::wire::{Message, ReactionGroup};
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendRequest {
+    pub content: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub file_id: Option<String>,
+    pub file_url: Option<String>,
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub reply_to_id: Option<MessageId>,
+    /// The sender's own id for this message; a retry with the same one returns the first.
+    pub client_id: Option<String>,
+}
+
+/// `POST /api/chats/:id/messages` and `send_message`: returns the message and whether it was
+/// created now (false: a retry of an earlier send with the same `clientId`).
+pub async fn send(
+    state: &AppState,
+    auth: &AuthUser,
+    chat: ChatId,
+    request: SendRequest,
+    from_socket: Option<Sid>,
+) -> AppResult<(Message, bool)> {
+    let m = membership(state, auth.user_id, chat).await?;
+    let client_id = parse_client_id(request.client_id.as_deref())?;
+    if let Some(client_id) = client_id {
+        if let Some(existing) = state
+            .store
+            .fetch_message_by_client_id(auth.user_id, client_id)
+            .await?
+        {
+            return replay(state, auth, chat, existing).await;
+        }
+    }
+    ensure_may_write(state, auth, &m).await?;
+    let content = parse_content(state, &request)?;
+    if let Some(reply) = request.reply_to_id {
+        fetch_in_chat(state, auth.user_id, reply, chat)
+            .await
+            .map_err(|_| AppError::invalid("replyToId", "is not a message of this chat"))?;
+    }
+    state.throttles.sends.check(&auth.user_id.to_string())?;
+    state.throttles.sends.record(&auth.user_id.to_string());
+    let new = NewMessage {
+        id: MessageId::new(),
+        chat_id: chat,
+        sender_id: auth.user_id,
+        client_id,
+        content: &content,
+        kind: "text",
+        file_id: None,
+        reply_to_id: request.reply_to_id,
+        forwarded: false,
+        now: Timestamp::now(),
+    };
+    let row = match state.store.insert_message(&new).await {
+        Ok(row) => row,
+        Err(err) if crate::store::is_unique_violation(&err) && client_id.is_some() => {
+            // The same clientId raced in from another connection; the first one won.
+            let existing = state
+                .store
+                .fetch_message_by_client_id(auth.user_id, client_id.unwrap_or_default())
+                .await?
+                .ok_or(AppError::Internal(err.into()))?;
+            return replay(state, auth, chat, existing).await;
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let message = publish(state, &row, from_socket).await?;
+    Ok((message, true))
+}
+
+async fn replay(
+    state: &AppState,
+    auth: &AuthUser,
+    chat: ChatId,
+    existing: MessageRow,
+) -> AppResult<(Message, bool)> {
+    if existing.chat_id != chat {
+        return Err(AppError::Conflict(
+            "This clientId was already used for another chat".into(),
+        ));
+    }
+    let view = views(state, auth.user_id, &[existing]).await?.pop();
+    view.map(|m| (m, false))
+        .ok_or_else(|| AppError::not_found("Message"))
+}
+
+/// Emits `new_message` for a stored message; recipients' acks record delivery.
+async fn publish(
+    state: &AppState,
+    row: &MessageRow,
+    from_socket: Option<Sid>,
+) -> AppResult<Message> {
+    let message = views(state, row.sender_id, std::slice::from_ref(row))
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("Message"))?;
+    let members = state.store.list_member_ids(row.chat_id).await?;
+    let (ack_state, chat, message_id, at) = (state.clone(), row.chat_id, row.id, row.created_at);
+    let on_delivered = move |member: UserId| {
+        let state = ack_state.clone();
+        tokio::spawn(async move {
+            if let Err(err) = receipts::record_delivery(&state, member, chat, message_id, at).await
+            {
+                tracing::warn!(error = ?err, "recording delivery failed");
+            }
+        });
+    };
+    state
+        .notifier
+        .new_message(&members, &message, from_socket, on_delivered)
+        .await;
+    Ok(message)
+}
+
+/// In one-on-one chats, neither person may have blocked the other.
+async fn ensure_may_write(state: &AppState, auth: &AuthUser, m: &Membership) -> AppResult<()> {
+    if m.chat.kind != ONE_ON_ONE {
+        return Ok(());
+    }
+    let members = state.store.list_member_ids(m.chat.id).await?;
+    if let Some(other) = members.into_iter().find(|id| *id != auth.user_id) {
+        chats::ensure_not_blocked(state, auth.user_id, other).await?;
+    }
+    Ok(())
+}
+
+fn parse_client_id(raw: Option<&str>) -> AppResult<Option<&str>> {
+    match raw {
+        None => Ok(None),
+        Some(id) if id.is_empty() || id.len() > 100 || id.chars().any(char::is_control) => {
+            Err(AppError::invalid("clientId", "must be 1 to 100 characters"))
+        }
+        Some(id) => Ok(Some(id)),
+    }
+}
+
+fn parse_content(state: &AppState, request: &SendRequest) -> AppResult<String> {
+    match request.kind.as_deref().unwrap_or("text") {
+        "text" => {}
+        "image" | "file" | "audio" | "video" => {
+            return Err(AppError::invalid(
+                "type",
+                "file messages need an uploaded file; uploads are not available yet",
+            ));
+        }
+        "system" | "call" => {
+            return Err(AppError::invalid("type", "is written by the server only"));
+        }
+        _ => {
+            return Err(AppError::invalid(
+                "type",
+                "must be text, image, file, audio or video",
+            ));
+        }
+    }
+    parse_text(state, request.content.as_deref().unwrap_or_default())
+}
+
+fn parse_text(state: &AppState, raw: &str) -> AppResult<String> {
+    if raw.trim().is_empty() {
+        return Err(AppError::invalid("content", "must not be empty"));
+    }
+    if raw.len() > state.config.messages.max_content_bytes {
+        return Err(AppError::PayloadTooLarge(format!(
+            "content: at most {} bytes",
+            state.config.messages.max_content_bytes
+        )));
+    }
+    if raw
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
+    {
+        return Err(AppError::invalid(
+            "content",
+            "must not contain control characters",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// A message in a chat the caller belongs to and has not hidden; anything else is not found.
+pub async fn fetch_visible(
+    state: &AppState,
+    viewer: UserId,
+    id: MessageId,
+) -> AppResult<(MessageRow, Membership)> {
+    let row = state
+        .store
+        .fetch_message(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Message"))?;
+    let m = membership(state, viewer, row.chat_id)
+        .await
+        .map_err(|_| AppError::not_found("Message"))?;
+    if m.member.cleared_at.is_some_and(|at| row.created_at <= at) {
+        return Err(AppError::not_found("Message"));
+    }
+    Ok((row, m))
+}
+
+async fn fetch_in_chat(
+    state: &AppState,
+    viewer: UserId,
+    id: MessageId,
+    chat: ChatId,
+) -> AppResult<MessageRow> {
+    let (row, _) = fetch_visible(state, viewer, id).await?;
+    if row.chat_id != chat {
+        return Err(AppError::not_found("Message"));
+    }
+    Ok(row)
+}
+
+/// One page of history.
+pub struct Page {
+    pub messages: Vec<Message>,
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}
+
+/// Where a history request starts.
+pub enum HistoryFrom {
+    /// Newest first, before the cursor (or from the newest).
+    Before(Option<String>),
+    /// Oldest first, after this message (gap filling).
+    After(MessageId),
+}
+
+/// `GET /api/chats/:id/messages`; fetching records delivery of what it returns.
+pub async fn history(
+    state: &AppState,
+    auth: &AuthUser,
+    chat: ChatId,
+    from: HistoryFrom,
+    limit: i64,
+) -> AppResult<Page> {
+    membership(state, auth.user_id, chat).await?;
+    let mut rows = match &from {
+        HistoryFrom::Before(cursor) => {
+            let key = cursor.as_deref().map(decode_cursor).transpose()?;
+            state
+                .store
+                .list_messages_before(auth.user_id, chat, key, limit + 1)
+                .await?
+        }
+        HistoryFrom::After(id) => {
+            let anchor = fetch_in_chat(state, auth.user_id, *id, chat)
+                .await
+                .map_err(|_| AppError::invalid("after", "is not a message of this chat"))?;
+            let key = HistoryKey {
+                created_at: anchor.created_at,
+                id: anchor.id,
+            };
+            state
+                .store
+                .list_messages_after(auth.user_id, chat, key, limit + 1)
+                .await?
+        }
+    };
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(encode_cursor)
+    } else {
+        None
+    };
+    if let Some(newest) = rows.iter().max_by_key(|r| (r.created_at, r.id)) {
+        receipts::record_delivery(state, auth.user_id, chat, newest.id, newest.created_at).await?;
+    }
+    let messages = views(state, auth.user_id, &rows).await?;
+    Ok(Page {
+        messages,
+        next_cursor,
+        has_more,
+    })
+}
+
+/// An opaque history cursor: the position of the last message of a page.
+pub fn encode_cursor(row: &MessageRow) -> String {
+    use base64::Engine;
+    let raw = format!("{}:{}", row.created_at.millis(), row.id);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+pub fn decode_cursor(cursor: &str) -> AppResult<HistoryKey> {
+    use base64::Engine;
+    let invalid = || AppError::invalid("cursor", "is not a cursor this server issued");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (millis, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok(HistoryKey {
+        created_at: Timestamp::from_millis(millis.parse().map_err(|_| invalid())?),
+        id: MessageId::parse(id).ok_or_else(invalid)?,
+    })
+}
+
+/// `PUT /api/messages/:id` / `edit_message`: the sender edits text within the edit window.
+pub async fn edit(
+    state: &AppState,
+    auth: &AuthUser,
+    id: MessageId,
+    content: &str,
+) -> AppResult<Message> {
+    let (row, _) = fetch_visible(state, auth.user_id, id).await?;
+    if row.sender_id != auth.user_id {
+        return Err(AppError::Forbidden(
+            "Only the sender can edit a message".into(),
+        ));
+    }
+    if row.deleted_at.is_some() || row.kind != "text" {
+        return Err(AppError::bad_request(
+            "Only text messages that still exist can be edited",
+        ));
+    }
+    let now = Timestamp::now();
+    if now
+        > row
+            .created_at
+            .plus_secs(state.config.messages.edit_window_secs)
+    {
+        return Err(AppError::Forbidden(
+            "The time to edit this message has passed".into(),
+        ));
+    }
+    let content = parse_text(state, content)?;
+    state
+        .store
+        .update_message_content(id, &content, now)
+        .await?;
+    let members = state.store.list_member_ids(row.chat_id).await?;
+    let payload = MessageUpdated {
+        id,
+        chat_id: row.chat_id,
+        content,
+        edited_at: Some(now),
+        updated_at: now,
+    };
+    state.notifier.message_updated(&members, &payload).await;
+    let row = state
+        .store
+        .fetch_message(id)
+        .await?
+        .ok_or_else(|| AppError::not_found("Message"))?;
+    views(state, auth.user_id, &[row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("Message"))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteScope {
+    Me,
+    Everyone,
+}
+
+/// `DELETE /api/messages/:id?scope=` / `delete_message`.
+pub async fn delete(
+    state: &AppState,
+    auth: &AuthUser,
+    id: MessageId,
+    scope: DeleteScope,
+) -> AppResult<()> {
+    let (row, m) = fetch_visible(state, auth.user_id, id).await?;
+    let now = Timestamp::now();
+    if scope == DeleteScope::Me {
+        state.store.hide_message_for(auth.user_id, id, now).await?;
+        let payload = MessageDeleted {
+            message_id: id,
+            chat_id: row.chat_id,
+            scope: "me",
+        };
+        state
+            .notifier
+            .message_deleted(&[auth.user_id], &payload)
+            .await;
+        return Ok(());
+    }
+    let in_window = now
+        <= row
+            .created_at
+            .plus_secs(state.config.messages.delete_window_secs);
+    let is_sender = row.sender_id == auth.user_id;
+    let is_group_admin = m.chat.kind == chats::GROUP && m.member.role == "admin";
+    if !(is_sender && in_window) && !is_group_admin {
+        return Err(AppError::Forbidden(if is_sender {
+            "The time to delete this message for everyone has passed".into()
+        } else {
+            "Only the sender or a group admin can delete a message for everyone".into()
+        }));
+    }
+    if row.deleted_at.is_none() {
+        state.store.delete_message_for_everyone(id, now).await?;
+    }
+    let members = state.store.list_member_ids(row.chat_id).await?;
+    let payload = MessageDeleted {
+        message_id: id,
+        chat_id: row.chat_id,
+        scope: "everyone",
+    };
+    state.notifier.message_deleted(&members, &payload).await;
+    Ok(())
+}
+
+/// `POST|DELETE /api/messages/:id/reactions` / `react`: one reaction per person; `None` removes
+/// the caller's reaction.
+pub async fn react(
+    state: &AppState,
+    auth: &AuthUser,
+    id: MessageId,
+    emoji: Option<&str>,
+) -> AppResult<Vec<ReactionGroup>> {
+    let (row, _) = fetch_visible(state, auth.user_id, id).await?;
+    if row.deleted_at.is_some() {
+        return Err(AppError::bad_request(
+            "A deleted message cannot get reactions",
+        ));
+    }
+    let emoji = emoji.map(parse_emoji).transpose()?;
+    state
+        .store
+        .set_reaction(id, auth.user_id, emoji, Timestamp::now())
+        .await?;
+    let reactions = group_reactions(state.store.list_reactions(&[id]).await?.iter());
+    let members = state.store.list_member_ids(row.chat_id).await?;
+    let payload = MessageReaction {
+        message_id: id,
+        chat_id: row.chat_id,
+        user_id: auth.user_id,
+        emoji: emoji.map(str::to_owned),
+        reactions: reactions.clone(),
+    };
+    state.notifier.message_reaction(&members, &payload).await;
+    Ok(reactions)
+}
+
+fn parse_emoji(raw: &str) -> AppResult<&str> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 32
+        && raw.chars().count() <= 8
+        && !raw
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c.is_ascii_alphanumeric());
+    if ok {
+        Ok(raw)
+    } else {
+        Err(AppError::invalid("emoji", "must be a single emoji"))
+    }
+}
+
+/// `POST /api/messages/:id/forward {chatIds}`: copies a message into other chats of the caller.
+pub async fn forward(
+    state: &AppState,
+    auth: &AuthUser,
+    id: MessageId,
+    chat_ids: &[ChatId],
+) -> AppResult<Vec<Message>> {
+    let (source, _) = fetch_visible(state, auth.user_id, id).await?;
+    if source.deleted_at.is_some() {
+        return Err(AppError::bad_request(
+            "A deleted message cannot be forwarded",
+        ));
+    }
+    if chat_ids.is_empty() || chat_ids.len() > 20 {
+        return Err(AppError::invalid("chatIds", "name 1 to 20 chats"));
+    }
+    let mut targets = Vec::with_capacity(chat_ids.len());
+    for chat in chat_ids {
+        let m = membership(state, auth.user_id, *chat).await?;
+        ensure_may_write(state, auth, &m).await?;
+        targets.push(m.chat.id);
+    }
+    let mut forwarded = Vec::with_capacity(targets.len());
+    for chat in targets {
+        let new = NewMessage {
+            id: MessageId::new(),
+            chat_id: chat,
+            sender_id: auth.user_id,
+            client_id: None,
+            content: &source.content,
+            kind: &source.kind,
+            file_id: source.file_id.as_deref(),
+            reply_to_id: None,
+            forwarded: true,
+            now: Timestamp::now(),
+        };
+        let row = state.store.insert_message(&new).await?;
+        forwarded.push(publish(state, &row, None).await?);
+    }
+    Ok(forwarded)
+}
+
+/// `POST|DELETE /api/messages/:id/star`.
+pub async fn star(
+    state: &AppState,
+    auth: &AuthUser,
+    id: MessageId,
+    starred: bool,
+) -> AppResult<()> {
+    fetch_visible(state, auth.user_id, id).await?;
+    if starred {
+        state
+            .store
+            .insert_star(auth.user_id, id, Timestamp::now())
+            .await?;
+    } else {
+        state.store.delete_star(auth.user_id, id).await?;
+    }
+    Ok(())
+}
+
+/// `GET /api/messages/starred`.
+pub async fn starred(
+    state: &AppState,
+    auth: &AuthUser,
+    cursor: Option<&str>,
+    limit: i64,
+) -> AppResult<Page> {
+    let before = cursor
+        .map(decode_cursor)
+        .transpose()?
+        .map(|k| (k.created_at, k.id));
+    let mut rows = state
+        .store
+        .list_starred(auth.user_id, before, limit + 1)
+        .await?;
+    let has_more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = if has_more {
+        rows.last().map(|(at, m)| {
+            let mut key = m.clone();
+            key.created_at = *at;
+            encode_cursor(&key)
+        })
+    } else {
+        None
+    };
+    let rows: Vec<MessageRow> = rows.into_iter().map(|(_, m)| m).collect();
+    let messages = views(state, auth.user_id, &rows).await?;
+    Ok(Page {
+        messages,
+        next_cursor,
+        has_more,
+    })
+}

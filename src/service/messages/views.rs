@@ -1,0 +1,182 @@
+//! Turning message rows into the `Message` a particular member sees.
+//!
+//! Everything a page of messages needs is loaded in a few batch queries (members and their
+//! watermarks, reactions, replied-to messages, senders, stars), never one query per message.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::app::AppState;
+use crate::domain::{ChatId, MessageId, Timestamp, UserId};
+use crate::error::AppResult;
+use crate::store::{MemberWithUser, MessageRow, ReactionRow, UserRow};
+use crate::wire::{Message, ReactionGroup, ReplyPreview, SenderSummary};
+
+/// The messages as `viewer` sees them, in the order given.
+pub async fn views(
+    state: &AppState,
+    viewer: UserId,
+    rows: &[MessageRow],
+) -> AppResult<Vec<Message>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<MessageId> = rows.iter().map(|r| r.id).collect();
+    let reactions = state.store.list_reactions(&ids).await?;
+    let starred: HashSet<MessageId> = state
+        .store
+        .list_starred_among(viewer, &ids)
+        .await?
+        .into_iter()
+        .collect();
+    let reply_ids: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to_id).collect();
+    let replies: HashMap<MessageId, MessageRow> = state
+        .store
+        .fetch_messages(&reply_ids)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    let mut user_ids: Vec<UserId> = rows.iter().map(|r| r.sender_id).collect();
+    user_ids.extend(replies.values().map(|r| r.sender_id));
+    user_ids.sort();
+    user_ids.dedup();
+    let users: HashMap<UserId, UserRow> = state
+        .store
+        .fetch_users(&user_ids)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u))
+        .collect();
+    let mut members: HashMap<ChatId, Vec<MemberWithUser>> = HashMap::new();
+    for row in rows {
+        if !members.contains_key(&row.chat_id) {
+            members.insert(row.chat_id, state.store.list_members(row.chat_id).await?);
+        }
+    }
+    let context = Context {
+        viewer,
+        users,
+        replies,
+        reactions,
+        starred,
+        members,
+    };
+    Ok(rows.iter().map(|row| context.view(row)).collect())
+}
+
+struct Context {
+    viewer: UserId,
+    users: HashMap<UserId, UserRow>,
+    replies: HashMap<MessageId, MessageRow>,
+    reactions: Vec<ReactionRow>,
+    starred: HashSet<MessageId>,
+    members: HashMap<ChatId, Vec<MemberWithUser>>,
+}
+
+impl Context {
+    fn view(&self, row: &MessageRow) -> Message {
+        let members = self
+            .members
+            .get(&row.chat_id)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let receipts = Receipts::of(row, members);
+        let is_read = if row.sender_id == self.viewer {
+            receipts.status == "read"
+        } else {
+            members
+                .iter()
+                .find(|m| m.user.id == self.viewer)
+                .and_then(|m| m.member.last_read_at)
+                .is_some_and(|at| at >= row.created_at)
+        };
+        Message {
+            id: row.id,
+            chat_id: row.chat_id,
+            sender_id: row.sender_id,
+            client_id: row.client_id.clone(),
+            content: row.content.clone(),
+            kind: row.kind.clone(),
+            file_url: None,
+            file: None,
+            reply_to_id: row.reply_to_id,
+            reply_to: row
+                .reply_to_id
+                .and_then(|id| self.replies.get(&id))
+                .map(|r| self.reply(r)),
+            forwarded: row.forwarded != 0,
+            reactions: group_reactions(self.reactions.iter().filter(|r| r.message_id == row.id)),
+            status: receipts.status,
+            read_by: receipts.read_by,
+            is_read,
+            starred: self.starred.contains(&row.id),
+            edited_at: row.edited_at,
+            deleted_at: row.deleted_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            sender: self.users.get(&row.sender_id).map(SenderSummary::new),
+        }
+    }
+
+    fn reply(&self, row: &MessageRow) -> ReplyPreview {
+        ReplyPreview {
+            id: row.id,
+            sender_id: row.sender_id,
+            content: row.content.clone(),
+            kind: row.kind.clone(),
+            sender: self.users.get(&row.sender_id).map(SenderSummary::new),
+        }
+    }
+}
+
+/// The aggregate state the sender sees.
+struct Receipts {
+    status: &'static str,
+    read_by: Vec<UserId>,
+}
+
+impl Receipts {
+    /// `read` once every other member has read it, `delivered` once every other member's device
+    /// has it. Members who turned read receipts off never count as having read.
+    fn of(row: &MessageRow, members: &[MemberWithUser]) -> Receipts {
+        let covers = |at: Option<Timestamp>| at.is_some_and(|at| at >= row.created_at);
+        let others: Vec<&MemberWithUser> = members
+            .iter()
+            .filter(|m| m.user.id != row.sender_id)
+            .collect();
+        let read_by: Vec<UserId> = others
+            .iter()
+            .filter(|m| m.user.read_receipts != 0 && covers(m.member.last_read_at))
+            .map(|m| m.user.id)
+            .collect();
+        let status = if others.is_empty() {
+            "sent"
+        } else if read_by.len() == others.len() {
+            "read"
+        } else if others.iter().all(|m| covers(m.member.last_delivered_at)) {
+            "delivered"
+        } else {
+            "sent"
+        };
+        Receipts { status, read_by }
+    }
+}
+
+/// Reactions grouped by emoji, in the order each emoji first appeared.
+pub fn group_reactions<'a>(reactions: impl Iterator<Item = &'a ReactionRow>) -> Vec<ReactionGroup> {
+    let mut groups: Vec<ReactionGroup> = Vec::new();
+    for reaction in reactions {
+        match groups.iter_mut().find(|g| g.emoji == reaction.emoji) {
+            Some(group) => {
+                group.count += 1;
+                group.user_ids.push(reaction.user_id);
+            }
+            None => groups.push(ReactionGroup {
+                emoji: reaction.emoji.clone(),
+                count: 1,
+                user_ids: vec![reaction.user_id],
+            }),
+        }
+    }
+    groups
+}
