@@ -4,10 +4,12 @@
 //! shared layers (request ids, tracing, metrics, CORS, body limit, rate limits, panic catching).
 
 mod auth;
+mod chats;
 mod contacts;
 mod docs;
 pub mod extract;
 mod health;
+mod messages;
 pub mod metrics;
 mod ratelimit;
 mod users;
@@ -18,13 +20,13 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Json, Response};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socketioxide::layer::SocketIoLayer;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::config::Config;
@@ -44,6 +46,28 @@ pub(crate) fn message(text: &'static str) -> Json<MessageResponse> {
     Json(MessageResponse { message: text })
 }
 
+/// `?cursor=&limit=`: keyset pagination. `limit` is text so a bad one gets a precise 400.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// A `nextCursor` from the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 100, default 50.
+    pub limit: Option<String>,
+}
+
+impl PageQuery {
+    pub fn parse_limit(raw: Option<&str>) -> Result<i64, AppError> {
+        match raw {
+            None => Ok(50),
+            Some(text) => text
+                .parse::<i64>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| AppError::invalid("limit", "must be a whole number from 1 to 100")),
+        }
+    }
+}
+
 /// The whole application: API, docs, health, and Socket.IO.
 pub fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
     let config = state.config.clone();
@@ -51,7 +75,9 @@ pub fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         Router::new()
             .merge(auth::router())
             .merge(users::router())
-            .merge(contacts::router()),
+            .merge(contacts::router())
+            .merge(chats::router())
+            .merge(messages::router()),
         &config.http,
         config.rate_limit.requests_per_minute,
     );

@@ -5,6 +5,7 @@
 //! table: the one place to read what a client can send.
 
 pub mod events;
+mod handlers;
 mod notifier;
 mod presence;
 mod typing;
@@ -23,10 +24,16 @@ pub use typing::TypingTracker;
 
 use crate::app::AppState;
 use crate::config::Config;
-use crate::domain::PresenceStatus;
 use crate::error::{AppError, AppResult};
 use crate::service::accounts::{self, AuthUser};
 use crate::service::presence as presence_service;
+
+/// Who sent an event, and from which socket.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    pub user: AuthUser,
+    pub socket: socketioxide::socket::Sid,
+}
 
 /// Builds the Socket.IO layer and its handle.
 pub fn socket_layer(config: &Config) -> (SocketIoLayer, SocketIo) {
@@ -132,7 +139,17 @@ async fn connected(state: AppState, s: SocketRef) {
 
 /// The event table: every event a client may send, each with its handler.
 fn register_events(s: &SocketRef, state: &AppState) {
-    on(s, state, "presence_set", presence_set);
+    on(s, state, "send_message", handlers::send_message);
+    on(s, state, "edit_message", handlers::edit_message);
+    on(s, state, "delete_message", handlers::delete_message);
+    on(s, state, "react", handlers::react);
+    on(s, state, "typing_start", handlers::typing_start);
+    on(s, state, "typing_stop", handlers::typing_stop);
+    on(s, state, "mark_read", handlers::mark_read);
+    on(s, state, "mark_delivered", handlers::mark_delivered);
+    on(s, state, "join_chat", handlers::join_chat);
+    on(s, state, "leave_chat", handlers::leave_chat);
+    on(s, state, "presence_set", handlers::presence_set);
     let st = state.clone();
     s.on_disconnect(move |s: SocketRef| {
         let state = st.clone();
@@ -155,7 +172,7 @@ fn on<P, R, F, Fut>(s: &SocketRef, state: &AppState, event: &'static str, handle
 where
     P: serde::de::DeserializeOwned + Send + 'static,
     R: Serialize + Send + 'static,
-    F: Fn(AppState, AuthUser, P) -> Fut + Clone + Send + Sync + 'static,
+    F: Fn(AppState, Caller, P) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = AppResult<R>> + Send + 'static,
 {
     let state = state.clone();
@@ -170,7 +187,8 @@ where
                     let payload: P = serde_json::from_value(payload).map_err(|e| {
                         AppError::bad_request(format!("Invalid payload for {event}: {e}"))
                     })?;
-                    handler(state.clone(), user, payload).await
+                    let caller = Caller { user, socket: s.id };
+                    handler(state.clone(), caller, payload).await
                 }
                 .await;
                 reply(ack, result);
@@ -205,26 +223,4 @@ fn reply<R: Serialize>(ack: AckSender, result: AppResult<R>) {
     if let Err(err) = sent {
         tracing::debug!(%err, "ack not delivered");
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct PresenceSet {
-    status: PresenceStatus,
-}
-
-/// `{ok: true}`: the ack of events that return nothing else.
-#[derive(Debug, Serialize)]
-struct Done {
-    ok: bool,
-}
-
-const DONE: Done = Done { ok: true };
-
-/// `presence_set {status: online|away}`.
-async fn presence_set(state: AppState, user: AuthUser, payload: PresenceSet) -> AppResult<Done> {
-    if payload.status == PresenceStatus::Offline {
-        return Err(AppError::invalid("status", "must be online or away"));
-    }
-    presence_service::set_status(&state, user.user_id, payload.status).await?;
-    Ok(DONE)
 }

@@ -144,7 +144,8 @@ pub async fn login(
         .or(request.username)
         .filter(|l| !l.trim().is_empty())
         .ok_or_else(|| AppError::invalid("login", "email, username or login is required"))?;
-    if login.len() > 320 || request.password.len() > 1024 {
+    // No account name holds a control character (and PostgreSQL text cannot hold a NUL).
+    if login.len() > 320 || login.contains(char::is_control) || request.password.len() > 1024 {
         return Err(invalid_credentials());
     }
     let user = state.store.fetch_user_by_login(&login).await?;

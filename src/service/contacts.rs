@@ -89,27 +89,39 @@ pub async fn request(
             "You cannot send a request to this person".into(),
         ));
     }
-    match state
-        .store
-        .fetch_contact_between(auth.user_id, target)
-        .await?
-    {
-        Some(existing) if existing.status == "accepted" => {
-            Err(AppError::Conflict("You are already contacts".into()))
+    // At most twice: when their request lands between our look-up and our insert, the insert hits
+    // the one-row-per-pair index and the second look-up finds their request and accepts it.
+    for _ in 0..2 {
+        match state
+            .store
+            .fetch_contact_between(auth.user_id, target)
+            .await?
+        {
+            Some(existing) if existing.status == "accepted" => {
+                return Err(AppError::Conflict("You are already contacts".into()));
+            }
+            Some(existing) if existing.user_id == auth.user_id => break,
+            Some(existing) => {
+                return accept(state, auth, existing, &other)
+                    .await
+                    .map(RequestOutcome::Accepted);
+            }
+            None => {
+                if let Some(contact) = create_request(state, auth, &other).await? {
+                    return Ok(RequestOutcome::Created(contact));
+                }
+            }
         }
-        Some(existing) if existing.user_id == auth.user_id => {
-            Err(AppError::Conflict("Request already sent".into()))
-        }
-        Some(existing) => accept(state, auth, existing, &other)
-            .await
-            .map(RequestOutcome::Accepted),
-        None => create_request(state, auth, &other)
-            .await
-            .map(RequestOutcome::Created),
     }
+    Err(AppError::Conflict("Request already sent".into()))
 }
 
-async fn create_request(state: &AppState, auth: &AuthUser, other: &UserRow) -> AppResult<Contact> {
+/// Inserts a pending request; `None` when a row between the two appeared meanwhile.
+async fn create_request(
+    state: &AppState,
+    auth: &AuthUser,
+    other: &UserRow,
+) -> AppResult<Option<Contact>> {
     let now = Timestamp::now();
     let row = ContactRow {
         id: ContactId::new(),
@@ -119,13 +131,10 @@ async fn create_request(state: &AppState, auth: &AuthUser, other: &UserRow) -> A
         created_at: now,
         updated_at: now,
     };
-    state.store.insert_contact(&row).await.map_err(|err| {
-        if crate::store::is_unique_violation(&err) {
-            AppError::Conflict("Request already sent".into())
-        } else {
-            err.into()
-        }
-    })?;
+    match state.store.insert_contact(&row).await {
+        Err(err) if crate::store::is_unique_violation(&err) => return Ok(None),
+        other => other?,
+    }
     let me = super::users::fetch_me(state, auth).await?;
     let event = ContactRequestReceived {
         contact_id: row.id,
@@ -136,7 +145,7 @@ async fn create_request(state: &AppState, auth: &AuthUser, other: &UserRow) -> A
         .notifier
         .contact_request_received(other.id, &event)
         .await;
-    contact_view(state, auth, &row, other).await
+    contact_view(state, auth, &row, other).await.map(Some)
 }
 
 async fn accept(

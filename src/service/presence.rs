@@ -1,9 +1,9 @@
 //! Presence rules: who may see whose status and last-seen time, and what happens when someone's
 //! first socket connects or last socket leaves.
 //!
-//! A person's presence is followed by their accepted contacts (minus blocks either way). Their
-//! `lastSeenVisibility` then decides: `everyone` shows it to anyone not blocked, `contacts` only
-//! to contacts, `nobody` to no one.
+//! A person's presence is followed by their peers: accepted contacts and everyone they share a
+//! chat with, minus blocks either way. Their `lastSeenVisibility` then decides: `everyone` shows
+//! it to anyone not blocked, `contacts` only to accepted contacts, `nobody` to no one.
 
 use std::collections::HashSet;
 
@@ -74,10 +74,11 @@ async fn audience(state: &AppState, user: UserId) -> AppResult<Vec<UserId>> {
     let Some(row) = state.store.fetch_user(user).await? else {
         return Ok(Vec::new());
     };
-    if LastSeenVisibility::from_db(&row.last_seen_visibility) == LastSeenVisibility::Nobody {
-        return Ok(Vec::new());
+    match LastSeenVisibility::from_db(&row.last_seen_visibility) {
+        LastSeenVisibility::Nobody => Ok(Vec::new()),
+        LastSeenVisibility::Contacts => Ok(state.store.list_presence_audience(user).await?),
+        LastSeenVisibility::Everyone => Ok(state.store.list_presence_peers(user).await?),
     }
-    Ok(state.store.list_presence_audience(user).await?)
 }
 
 /// A socket of `user` connected: announce them if it is their first.
@@ -116,10 +117,10 @@ pub async fn set_status(state: &AppState, user: UserId, status: PresenceStatus) 
     Ok(())
 }
 
-/// The statuses a newly connected `user` may see: their contacts'.
+/// The statuses a newly connected `user` may see: their peers'.
 pub async fn initial(state: &AppState, user: UserId) -> AppResult<PresenceInitial> {
     let relations = Relations::load(state, user).await?;
-    let ids: Vec<UserId> = relations.contacts.iter().copied().collect();
+    let ids = state.store.list_presence_peers(user).await?;
     let rows = state.store.fetch_users(&ids).await?;
     let users = rows
         .iter()

@@ -153,6 +153,13 @@ pub async fn search(
     if query.chars().count() > 100 {
         return Err(AppError::invalid("q", "must be at most 100 characters"));
     }
+    // PostgreSQL text cannot hold a NUL: refuse control characters rather than fail in the store.
+    if query.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "q",
+            "must not contain control characters",
+        ));
+    }
     let rows = state.store.search_users(auth.user_id, query, limit).await?;
     let relations = Relations::load(state, auth.user_id).await?;
     let mut hits = Vec::with_capacity(rows.len());

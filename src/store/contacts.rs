@@ -233,6 +233,25 @@ impl Store {
         .await
     }
 
+    /// Accepted contacts and everyone sharing a chat with `user`, minus blocks either way: the
+    /// people who may follow `user`'s presence.
+    pub async fn list_presence_peers(&self, user: UserId) -> Result<Vec<UserId>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT other FROM ( \
+               SELECT CASE WHEN c.user_id = $1 THEN c.contact_id ELSE c.user_id END AS other \
+               FROM contacts c WHERE (c.user_id = $1 OR c.contact_id = $1) AND c.status = 'accepted' \
+               UNION SELECT o.user_id AS other FROM chat_members m \
+               JOIN chat_members o ON o.chat_id = m.chat_id AND o.user_id <> m.user_id \
+               WHERE m.user_id = $1) peers \
+             WHERE NOT EXISTS (SELECT 1 FROM blocks b WHERE \
+               (b.blocker_id = $1 AND b.blocked_id = peers.other) OR \
+               (b.blocker_id = peers.other AND b.blocked_id = $1))",
+        )
+        .bind(user)
+        .fetch_all(&self.reader)
+        .await
+    }
+
     /// Everyone in a block with `user`, whichever side blocked.
     pub async fn list_block_partners(&self, user: UserId) -> Result<Vec<UserId>, sqlx::Error> {
         sqlx::query_scalar(

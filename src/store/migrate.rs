@@ -25,7 +25,11 @@ macro_rules! migration {
     };
 }
 
-const MIGRATIONS: &[Migration] = &[migration!(1, "0001_accounts"), migration!(2, "0002_chats")];
+const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_accounts"),
+    migration!(2, "0002_chats"),
+    migration!(3, "0003_contact_pairs_and_folded_names"),
+];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {
     sqlx::raw_sql(

@@ -60,12 +60,18 @@ pub struct SettingsUpdate {
     pub notifications: Option<bool>,
 }
 
+/// How names are lower-cased for search: here rather than with SQL `lower()`, which folds only
+/// ASCII on SQLite, so both backends match the same way.
+fn fold(name: &str) -> String {
+    name.to_lowercase()
+}
+
 impl Store {
     pub async fn insert_user(&self, user: &NewUser<'_>) -> Result<UserRow, sqlx::Error> {
         sqlx::query(
             "INSERT INTO users (id, username, username_folded, email, password_hash, \
-             display_name, role, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+             display_name, display_name_folded, role, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
         )
         .bind(user.id)
         .bind(user.username)
@@ -73,6 +79,7 @@ impl Store {
         .bind(user.email)
         .bind(user.password_hash)
         .bind(user.display_name)
+        .bind(fold(user.display_name))
         .bind(user.role)
         .bind(user.now)
         .execute(&self.writer)
@@ -161,13 +168,13 @@ impl Store {
         query: &str,
         limit: i64,
     ) -> Result<Vec<UserRow>, sqlx::Error> {
-        let folded = query.trim().to_lowercase();
+        let folded = fold(query.trim());
         let pattern = format!("%{}%", like_escape(&folded));
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {USER_COLUMNS} FROM users u \
              WHERE u.is_active = 1 AND u.id <> $1 \
                AND (u.username_folded LIKE $2 ESCAPE '\\' \
-                    OR lower(u.display_name) LIKE $2 ESCAPE '\\' OR u.email = $3) \
+                    OR u.display_name_folded LIKE $2 ESCAPE '\\' OR u.email = $3) \
                AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $1) \
              ORDER BY (CASE WHEN u.username_folded = $3 OR u.email = $3 THEN 0 \
                             WHEN u.username_folded LIKE $4 ESCAPE '\\' THEN 1 ELSE 2 END), \
@@ -194,7 +201,8 @@ impl Store {
             None => (0, None),
         };
         sqlx::query(
-            "UPDATE users SET display_name = COALESCE($2, display_name), bio = COALESCE($3, bio), \
+            "UPDATE users SET display_name = COALESCE($2, display_name), \
+             display_name_folded = COALESCE($7, display_name_folded), bio = COALESCE($3, bio), \
              avatar_url = CASE WHEN $4 = 1 THEN $5 ELSE avatar_url END, updated_at = $6 \
              WHERE id = $1",
         )
@@ -204,6 +212,7 @@ impl Store {
         .bind(avatar_set)
         .bind(avatar)
         .bind(now)
+        .bind(update.display_name.as_deref().map(fold))
         .execute(&self.writer)
         .await?;
         Ok(())

@@ -185,6 +185,48 @@ async fn asking_back_someone_whose_request_is_pending_accepts_it() {
 }
 
 #[tokio::test]
+async fn two_people_asking_each_other_at_the_same_moment_become_one_accepted_contact() {
+    let app = TestApp::spawn().await;
+    for round in 0..8 {
+        let alice = app.register(&format!("alice{round}")).await;
+        let bob = app.register(&format!("bob{round}")).await;
+        let (from_alice, from_bob) = tokio::join!(
+            alice.post("/api/contacts", json!({"contactId": bob.id})),
+            bob.post("/api/contacts", json!({"contactId": alice.id})),
+        );
+        let mut statuses = [from_alice.status, from_bob.status];
+        statuses.sort_unstable();
+        assert_eq!(
+            statuses,
+            [200, 201],
+            "{} / {}",
+            from_alice.body,
+            from_bob.body
+        );
+        let rows = app
+            .count(&format!(
+                "SELECT COUNT(*) FROM contacts WHERE user_id IN ('{0}', '{1}') \
+                 OR contact_id IN ('{0}', '{1}')",
+                alice.id, bob.id
+            ))
+            .await;
+        assert_eq!(rows, 1, "round {round}: one row per pair");
+        for user in [&alice, &bob] {
+            let contacts = user.get("/api/contacts").await;
+            assert_eq!(
+                contacts.body["contacts"][0]["status"], "accepted",
+                "{}",
+                contacts.body
+            );
+            assert_eq!(
+                user.get("/api/contacts/pending").await.body["requests"],
+                json!([])
+            );
+        }
+    }
+}
+
+#[tokio::test]
 async fn accepting_a_request_lists_each_person_as_the_others_contact() {
     let app = TestApp::spawn().await;
     let (alice, bob, carol) = (

@@ -10,6 +10,7 @@ mod bad_input;
 mod cli;
 mod contacts;
 mod health;
+mod messages;
 mod password_reset;
 mod realtime;
 mod users;

@@ -88,6 +88,26 @@ async fn search_matches_part_of_a_username_or_display_name_ignoring_case() {
 }
 
 #[tokio::test]
+async fn search_ignores_the_case_of_accented_display_names_too() {
+    let app = TestApp::spawn().await;
+    let (alice, carol) = (app.register("alice").await, app.register("carol").await);
+    let resp = carol
+        .put("/api/auth/profile", json!({"displayName": "Élodie Ünal"}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+
+    for q in ["Élodie", "élodie", "ÉLODIE", "ünal", "die Ü"] {
+        assert_eq!(usernames(&search(&alice, q).await), ["carol"], "{q}");
+    }
+    let resp = carol
+        .put("/api/auth/profile", json!({"displayName": "Zoë"}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    assert_eq!(usernames(&search(&alice, "ZOË").await), ["carol"]);
+    assert!(search(&alice, "élodie").await.is_empty());
+}
+
+#[tokio::test]
 async fn search_leaves_out_the_searcher() {
     let app = TestApp::spawn().await;
     let (alice, _alina) = (app.register("alice").await, app.register("alina").await);
