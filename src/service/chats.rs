@@ -132,10 +132,10 @@ async fn open_direct(
         .await;
     if let Err(err) = inserted {
         // Two people opening the same chat at once: the other insert won.
-        if crate::store::is_unique_violation(&err) {
-            if let Some(existing) = state.store.fetch_direct_chat(&key).await? {
-                return Ok((view_for(state, auth.user_id, &existing).await?, false));
-            }
+        if crate::store::is_unique_violation(&err)
+            && let Some(existing) = state.store.fetch_direct_chat(&key).await?
+        {
+            return Ok((view_for(state, auth.user_id, &existing).await?, false));
         }
         return Err(err.into());
     }

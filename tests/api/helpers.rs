@@ -69,7 +69,7 @@ pub fn on_postgres() -> bool {
     std::env::var("TEST_DATABASE").is_ok_and(|v| v == "postgres")
 }
 
-fn postgres_admin_url() -> String {
+pub fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
@@ -276,7 +276,7 @@ impl Drop for TestApp {
     }
 }
 
-async fn create_pg_database(name: &str) {
+pub async fn create_pg_database(name: &str) {
     let mut conn = sqlx::PgConnection::connect(&postgres_admin_url())
         .await
         .expect("PostgreSQL reachable (TEST_POSTGRES_URL)");
@@ -287,7 +287,7 @@ async fn create_pg_database(name: &str) {
     let _ = conn.close().await;
 }
 
-async fn drop_pg_database(name: &str) {
+pub async fn drop_pg_database(name: &str) {
     if let Ok(mut conn) = sqlx::PgConnection::connect(&postgres_admin_url()).await {
         let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
             "DROP DATABASE IF EXISTS {name} WITH (FORCE)"

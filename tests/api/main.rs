@@ -9,6 +9,7 @@ mod authz;
 mod bad_input;
 mod cli;
 mod contacts;
+mod durability;
 mod health;
 mod messages;
 mod password_reset;

@@ -49,14 +49,13 @@ pub async fn send(
 ) -> AppResult<(Message, bool)> {
     let m = membership(state, auth.user_id, chat).await?;
     let client_id = parse_client_id(request.client_id.as_deref())?;
-    if let Some(client_id) = client_id {
-        if let Some(existing) = state
+    if let Some(client_id) = client_id
+        && let Some(existing) = state
             .store
             .fetch_message_by_client_id(auth.user_id, client_id)
             .await?
-        {
-            return replay(state, auth, chat, existing).await;
-        }
+    {
+        return replay(state, auth, chat, existing).await;
     }
     ensure_may_write(state, auth, &m).await?;
     let content = parse_content(state, &request)?;
@@ -412,7 +411,7 @@ pub async fn delete(
             .plus_secs(state.config.messages.delete_window_secs);
     let is_sender = row.sender_id == auth.user_id;
     let is_group_admin = m.chat.kind == chats::GROUP && m.member.role == "admin";
-    if !(is_sender && in_window) && !is_group_admin {
+    if !(is_group_admin || is_sender && in_window) {
         return Err(AppError::Forbidden(if is_sender {
             "The time to delete this message for everyone has passed".into()
         } else {

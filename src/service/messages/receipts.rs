@@ -266,16 +266,13 @@ pub async fn search(
     let mut names: HashMap<ChatId, ChatSummary> = HashMap::new();
     let mut hits = Vec::with_capacity(messages.len());
     for message in messages {
-        if !names.contains_key(&message.chat_id) {
+        if let std::collections::hash_map::Entry::Vacant(entry) = names.entry(message.chat_id) {
             let view = crate::service::chats::get(state, auth, message.chat_id).await?;
-            names.insert(
-                message.chat_id,
-                ChatSummary {
-                    id: view.id,
-                    kind: view.kind,
-                    name: view.name,
-                },
-            );
+            entry.insert(ChatSummary {
+                id: view.id,
+                kind: view.kind,
+                name: view.name,
+            });
         }
         let summary = &names[&message.chat_id];
         let chat = ChatSummary {

@@ -49,8 +49,8 @@ pub async fn views(
         .collect();
     let mut members: HashMap<ChatId, Vec<MemberWithUser>> = HashMap::new();
     for row in rows {
-        if !members.contains_key(&row.chat_id) {
-            members.insert(row.chat_id, state.store.list_members(row.chat_id).await?);
+        if let std::collections::hash_map::Entry::Vacant(entry) = members.entry(row.chat_id) {
+            entry.insert(state.store.list_members(row.chat_id).await?);
         }
     }
     let context = Context {
