@@ -92,6 +92,12 @@ async fn authenticate(state: &AppState, s: &SocketRef, auth: ConnectAuth) -> Res
             other => other.to_string(),
         })?;
     s.extensions.insert(user);
+    // Joined here, before the CONNECT reply goes out, so no event sent right after the
+    // handshake can miss this socket.
+    s.join([
+        notifier::user_room(user.user_id),
+        notifier::session_room(user.session_id),
+    ]);
     Ok(())
 }
 
@@ -120,10 +126,6 @@ async fn connected(state: AppState, s: SocketRef) {
         let _ = s.disconnect();
         return;
     };
-    s.join([
-        notifier::user_room(user.user_id),
-        notifier::session_room(user.session_id),
-    ]);
     crate::http::metrics::socket_connected(1.0);
     register_events(&s, &state);
     if let Err(err) = presence_service::socket_connected(&state, user.user_id).await {

@@ -94,9 +94,22 @@ const VISIBLE_TO_VIEWER: &str = "NOT EXISTS (SELECT 1 FROM hidden_messages h \
 
 impl Store {
     /// Stores a message: advances the chat's clock, un-hides the chat for members who had
-    /// deleted it, and moves the sender's own watermarks past it. One transaction.
-    pub async fn insert_message(&self, new: &NewMessage<'_>) -> Result<MessageRow, sqlx::Error> {
+    /// deleted it, and moves the sender's own watermarks past it (sending implies having read
+    /// what came before). One transaction. Also returns the sender's read watermark before.
+    pub async fn insert_message(
+        &self,
+        new: &NewMessage<'_>,
+    ) -> Result<(MessageRow, Option<Timestamp>), sqlx::Error> {
         let mut tx = self.writer.begin().await?;
+        let before: Option<(Option<Timestamp>, Timestamp)> = sqlx::query_as(
+            "SELECT m.last_read_at, c.last_message_at FROM chat_members m \
+             JOIN chats c ON c.id = m.chat_id WHERE m.chat_id = $1 AND m.user_id = $2",
+        )
+        .bind(new.chat_id)
+        .bind(new.sender_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (previous_read, previous_clock) = before.unwrap_or((None, Timestamp::from_millis(-1)));
         let created_at: Timestamp = sqlx::query_scalar(
             "UPDATE chats SET last_message_at = CASE WHEN last_message_at >= $2 \
              THEN last_message_at + 1 ELSE $2 END WHERE id = $1 RETURNING last_message_at",
@@ -139,8 +152,22 @@ impl Store {
         .bind(created_at)
         .execute(&mut *tx)
         .await?;
+        if previous_read.is_none_or(|read| read < previous_clock) {
+            // The sender had unread messages; sending reads them, and receipts say when.
+            for kind in [ReceiptKind::Read, ReceiptKind::Delivered] {
+                insert_mark(
+                    &mut tx,
+                    new.chat_id,
+                    new.sender_id,
+                    kind,
+                    created_at,
+                    new.now,
+                )
+                .await?;
+            }
+        }
         tx.commit().await?;
-        Ok(MessageRow {
+        let row = MessageRow {
             id: new.id,
             chat_id: new.chat_id,
             sender_id: new.sender_id,
@@ -154,7 +181,8 @@ impl Store {
             deleted_at: None,
             created_at,
             updated_at: created_at,
-        })
+        };
+        Ok((row, previous_read))
     }
 
     pub async fn fetch_message(&self, id: MessageId) -> Result<Option<MessageRow>, sqlx::Error> {

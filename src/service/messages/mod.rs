@@ -78,8 +78,8 @@ pub async fn send(
         forwarded: false,
         now: Timestamp::now(),
     };
-    let row = match state.store.insert_message(&new).await {
-        Ok(row) => row,
+    let (row, previous_read) = match state.store.insert_message(&new).await {
+        Ok(inserted) => inserted,
         Err(err) if crate::store::is_unique_violation(&err) && client_id.is_some() => {
             // The same clientId raced in from another connection; the first one won.
             let existing = state
@@ -92,6 +92,7 @@ pub async fn send(
         Err(err) => return Err(err.into()),
     };
     let message = publish(state, &row, from_socket).await?;
+    receipts::announce_read_by_sending(state, &row, previous_read).await?;
     Ok((message, true))
 }
 
@@ -513,8 +514,9 @@ pub async fn forward(
             forwarded: true,
             now: Timestamp::now(),
         };
-        let row = state.store.insert_message(&new).await?;
+        let (row, previous_read) = state.store.insert_message(&new).await?;
         forwarded.push(publish(state, &row, None).await?);
+        receipts::announce_read_by_sending(state, &row, previous_read).await?;
     }
     Ok(forwarded)
 }

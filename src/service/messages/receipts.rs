@@ -116,6 +116,46 @@ async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> App
     Ok(now)
 }
 
+/// Sending a message moved the sender's read watermark past everything before it: tell the
+/// senders of what it covered, as if the sender had marked it read.
+pub async fn announce_read_by_sending(
+    state: &AppState,
+    row: &MessageRow,
+    previous_read: Option<Timestamp>,
+) -> AppResult<()> {
+    let previous = previous_read.unwrap_or(Timestamp::from_millis(-1));
+    let senders = state
+        .store
+        .list_senders_between(row.chat_id, previous, row.created_at, row.sender_id)
+        .await?;
+    if senders.is_empty() {
+        return Ok(());
+    }
+    let receipts_on = state
+        .store
+        .fetch_user(row.sender_id)
+        .await?
+        .is_some_and(|u| u.read_receipts != 0);
+    if receipts_on {
+        let payload = MessageRead {
+            message_id: row.id,
+            chat_id: row.chat_id,
+            user_id: row.sender_id,
+            read_at: row.created_at,
+        };
+        state.notifier.message_read(&senders, &payload).await;
+    } else {
+        let payload = MessageDelivered {
+            message_id: row.id,
+            chat_id: row.chat_id,
+            user_id: row.sender_id,
+            delivered_at: row.created_at,
+        };
+        state.notifier.message_delivered(&senders, &payload).await;
+    }
+    Ok(())
+}
+
 /// The answer of `POST /api/chats/:id/read`.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
