@@ -114,3 +114,53 @@ async fn migrate_is_idempotent_and_help_lists_every_command() {
         assert!(text.contains(command), "--help lacks {command}");
     }
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let app = TestApp::spawn().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_letschat"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(&app.config.storage.data_dir)
+        .arg("--database-url")
+        .arg(app.config.database_url())
+        .env("LETSCHAT_LOG", "warn")
+        .spawn()
+        .expect("starts");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(resp) = client
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
+            && resp.status().is_success()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "server became ready");
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server did not stop within 10 s of SIGTERM"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exited cleanly: {status:?}");
+}

@@ -62,3 +62,53 @@ async fn the_openapi_document_lists_every_route_and_the_docs_page_works_offline(
         .expect("bundle");
     assert_eq!(bundle.status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_are_for_admins_and_the_metrics_token_and_count_requests_by_route() {
+    let app =
+        TestApp::spawn_with(|c| c.metrics.token = letschat::config::Secret::new("scrape-me")).await;
+    let alice = app.register("alice").await;
+    let _socket = alice.connect().await;
+    app.get("/metrics").await.assert_error(401, "unauthorized");
+    let denied = alice.get("/metrics").await;
+    denied.assert_error(403, "forbidden");
+    app.execute(&format!(
+        "UPDATE users SET role = 'admin' WHERE id = '{}'",
+        alice.id
+    ))
+    .await;
+    let as_admin = alice.get("/metrics").await;
+    assert_eq!(as_admin.status, 200);
+    let text = as_admin.body.as_str().expect("text");
+    for metric in [
+        "http_requests_total",
+        "http_request_duration_seconds",
+        "socketio_connected_sockets",
+        "db_pool_connections",
+    ] {
+        assert!(text.contains(metric), "{metric} missing from /metrics");
+    }
+    assert!(
+        text.contains("route=\"/api/auth/register\""),
+        "requests are labelled by route template"
+    );
+    let with_token = app
+        .request(reqwest::Method::GET, "/metrics", Some("scrape-me"), None)
+        .await;
+    assert_eq!(with_token.status, 200);
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_keeps_the_callers() {
+    let app = TestApp::spawn().await;
+    let generated = app.get("/ping").await;
+    assert!(generated.headers.get("x-request-id").is_some());
+    let response = app
+        .client
+        .get(format!("{}/ping", app.base))
+        .header("x-request-id", "trace-me-123")
+        .send()
+        .await
+        .expect("ping");
+    assert_eq!(response.headers()["x-request-id"], "trace-me-123");
+}

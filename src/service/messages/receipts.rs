@@ -284,8 +284,11 @@ pub async fn search(
     limit: i64,
 ) -> AppResult<(Vec<SearchHit>, Option<String>, bool)> {
     let query = query.trim();
-    if query.is_empty() || query.chars().count() > 200 {
-        return Err(AppError::invalid("q", "must be 1 to 200 characters"));
+    if query.is_empty() || query.chars().count() > 200 || query.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "q",
+            "must be 1 to 200 characters, without control characters",
+        ));
     }
     if let Some(chat) = chat {
         membership(state, auth.user_id, chat).await?;
