@@ -100,7 +100,7 @@ mod tests {
 
     #[test]
     fn formats_as_rfc3339_with_millis_and_z() {
-        let t = Timestamp::from_millis(1_795_380_361_123);
+        let t = Timestamp::from_millis(1_795_293_961_123);
         assert_eq!(t.to_rfc3339(), "2026-11-21T20:46:01.123Z");
         assert_eq!(Timestamp::parse(&t.to_rfc3339()), Some(t));
     }

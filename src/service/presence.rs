@@ -96,6 +96,8 @@ pub async fn socket_connected(state: &AppState, user: UserId) -> AppResult<()> {
 /// A socket of `user` left: if it was their last, record last seen and announce it.
 pub async fn socket_disconnected(state: &AppState, user: UserId) -> AppResult<()> {
     if state.presence.disconnect(user) == Transition::WentOffline {
+        // Their last socket left: nobody should keep seeing them typing.
+        super::typing::stop_all(state, user).await?;
         let now = Timestamp::now();
         state.store.update_last_seen(user, now).await?;
         let audience = audience(state, user).await?;

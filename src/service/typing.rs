@@ -10,8 +10,10 @@ use crate::error::AppResult;
 use crate::realtime::events::Typing;
 
 /// `typing_start`: tells the other members once, and ends it after the timeout unless renewed.
+/// Like a message, it does not cross a block in a one-on-one chat.
 pub async fn start(state: &AppState, auth: &AuthUser, chat: ChatId) -> AppResult<()> {
-    membership(state, auth.user_id, chat).await?;
+    let m = membership(state, auth.user_id, chat).await?;
+    super::messages::ensure_may_write(state, auth, &m).await?;
     let (generation, was_typing) = state.typing.start(chat, auth.user_id);
     if !was_typing {
         announce(state, chat, auth.user_id, true).await?;

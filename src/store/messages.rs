@@ -346,6 +346,22 @@ impl Store {
         tx.commit().await
     }
 
+    /// Whether `user` deleted this message for themselves.
+    pub async fn is_message_hidden_for(
+        &self,
+        user: UserId,
+        id: MessageId,
+    ) -> Result<bool, sqlx::Error> {
+        let hidden: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM hidden_messages WHERE user_id = $1 AND message_id = $2",
+        )
+        .bind(user)
+        .bind(id)
+        .fetch_one(&self.writer)
+        .await?;
+        Ok(hidden > 0)
+    }
+
     pub async fn hide_message_for(
         &self,
         user: UserId,

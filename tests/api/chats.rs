@@ -954,7 +954,15 @@ async fn a_block_stops_one_on_one_chats_and_messages_in_both_directions() {
         .emit_with_ack("send_message", json!({"chatId": chat, "content": "hi?"}))
         .await;
     assert_eq!(ack["code"], "forbidden", "{ack}");
+    // Typing does not cross the block either, in either direction.
+    for socket in [&mut alice_s, &mut bob_s] {
+        let ack = socket
+            .emit_with_ack("typing_start", json!({"chatId": chat}))
+            .await;
+        assert_eq!(ack["code"], "forbidden", "{ack}");
+    }
     quiet("new_message", &mut [&mut alice_s, &mut bob_s]).await;
+    quiet("user_typing", &mut [&mut alice_s, &mut bob_s]).await;
     let group_with_blocker = alice
         .post(
             "/api/chats",

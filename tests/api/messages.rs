@@ -1,8 +1,13 @@
-//! Messages: sending, receiving, history, receipts.
+//! Messages: sending, receiving, history, receipts, reactions, stars, pins, typing, sync,
+//! search and limits, each event checked on the sockets that should get it and on those that
+//! must not.
 
-use serde_json::json;
+use std::time::Duration;
 
-use crate::helpers::TestApp;
+use serde_json::{Value, json};
+
+use crate::chats::{direct, group, id, quiet, send};
+use crate::helpers::{TestApp, TestUser};
 
 #[tokio::test]
 async fn a_message_sent_over_the_socket_reaches_the_other_member_and_its_ack_records_delivery() {
@@ -51,13 +56,6 @@ async fn a_message_sent_over_the_socket_reaches_the_other_member_and_its_ack_rec
     assert_eq!(search.status, 200, "{}", search.body);
     assert_eq!(search.body["messages"][0]["id"], message["id"]);
 }
-
-use std::time::Duration;
-
-use serde_json::Value;
-
-use crate::chats::{direct, group, id, quiet, send};
-use crate::helpers::TestUser;
 
 fn ids(page: &Value) -> Vec<String> {
     page["messages"]
@@ -375,10 +373,10 @@ async fn the_sender_edits_within_the_window_and_every_member_sees_the_edit() {
         )
         .await;
     assert_eq!(ack["message"]["content"], "typo, fixed", "{ack}");
-    assert_eq!(
-        bob_s.next_event("message_updated").await.data["content"],
-        "typo, fixed"
-    );
+    for socket in [&mut alice_s, &mut bob_s, &mut carol_s] {
+        let event = socket.next_event("message_updated").await;
+        assert_eq!(event.data["content"], "typo, fixed");
+    }
 
     bob.put(
         &format!("/api/messages/{message_id}"),

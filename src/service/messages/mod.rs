@@ -141,7 +141,11 @@ async fn publish(
 }
 
 /// In one-on-one chats, neither person may have blocked the other.
-async fn ensure_may_write(state: &AppState, auth: &AuthUser, m: &Membership) -> AppResult<()> {
+pub(crate) async fn ensure_may_write(
+    state: &AppState,
+    auth: &AuthUser,
+    m: &Membership,
+) -> AppResult<()> {
     if m.chat.kind != ONE_ON_ONE {
         return Ok(());
     }
@@ -220,7 +224,9 @@ pub async fn fetch_visible(
     let m = membership(state, viewer, row.chat_id)
         .await
         .map_err(|_| AppError::not_found("Message"))?;
-    if m.member.cleared_at.is_some_and(|at| row.created_at <= at) {
+    if m.member.cleared_at.is_some_and(|at| row.created_at <= at)
+        || state.store.is_message_hidden_for(viewer, id).await?
+    {
         return Err(AppError::not_found("Message"));
     }
     Ok((row, m))

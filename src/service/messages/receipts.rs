@@ -84,6 +84,16 @@ pub async fn mark_read(state: &AppState, auth: &AuthUser, id: MessageId) -> AppR
 }
 
 async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> AppResult<Timestamp> {
+    let receipts_on = state
+        .store
+        .fetch_user(reader)
+        .await?
+        .is_some_and(|u| u.read_receipts != 0);
+    if !receipts_on {
+        // Whatever is read has been delivered; without a `message_read` to imply it, the
+        // senders hear it as a delivery.
+        record_delivery(state, reader, row.chat_id, row.id, row.created_at).await?;
+    }
     let now = Timestamp::now();
     let Some(previous) = state
         .store
@@ -93,11 +103,6 @@ async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> App
         return Ok(now);
     };
     let mut to = vec![reader];
-    let receipts_on = state
-        .store
-        .fetch_user(reader)
-        .await?
-        .is_some_and(|u| u.read_receipts != 0);
     if receipts_on {
         to.extend(
             state
@@ -353,7 +358,9 @@ pub async fn sync(
         return Ok(SyncPage {
             messages: Vec::new(),
             chats: Vec::new(),
-            next_cursor: encode_since(now),
+            // The same overlap as below: a send that took its time before this instant may
+            // still commit after it.
+            next_cursor: encode_since(Timestamp::from_millis(now.millis() - SYNC_OVERLAP_MS)),
             has_more: false,
         });
     };
