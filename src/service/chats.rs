@@ -107,6 +107,11 @@ async fn open_direct(
     ensure_not_blocked(state, auth.user_id, other).await?;
     let key = direct_key(auth.user_id, other);
     if let Some(existing) = state.store.fetch_direct_chat(&key).await? {
+        // Opening a chat I had deleted brings it back to my list (without the old history).
+        state
+            .store
+            .unhide_chat_for(existing.id, auth.user_id, Timestamp::now())
+            .await?;
         return Ok((view_for(state, auth.user_id, &existing).await?, false));
     }
     let now = Timestamp::now();

@@ -364,6 +364,25 @@ impl Store {
         Ok(())
     }
 
+    /// Shows a chat the member had hidden again (its cleared history stays cleared).
+    pub async fn unhide_chat_for(
+        &self,
+        chat: ChatId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE chat_members SET hidden = 0, settings_updated_at = $3 \
+             WHERE chat_id = $1 AND user_id = $2 AND hidden = 1",
+        )
+        .bind(chat)
+        .bind(user)
+        .bind(now)
+        .execute(&self.writer)
+        .await?;
+        Ok(())
+    }
+
     /// "Deletes" a one-on-one chat for one member: hidden, and its history cleared for them.
     pub async fn hide_chat_for(
         &self,

@@ -1197,3 +1197,91 @@ async fn socket_events_check_membership_and_their_payload_on_every_event() {
     assert_eq!(unchanged.body["messages"][0]["deletedAt"], Value::Null);
     assert_eq!(unchanged.body["messages"][0]["reactions"], json!([]));
 }
+
+#[tokio::test]
+async fn reopening_a_deleted_one_on_one_chat_brings_it_back_without_its_history() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let chat = alice
+        .post(
+            "/api/chats",
+            json!({"type": "one_on_one", "memberIds": [bob.id]}),
+        )
+        .await;
+    let chat_id = chat.body["id"].as_str().expect("id").to_owned();
+    let sent = alice
+        .post(
+            &format!("/api/chats/{chat_id}/messages"),
+            json!({"content": "old"}),
+        )
+        .await;
+    assert_eq!(sent.status, 201);
+    assert_eq!(
+        alice.delete(&format!("/api/chats/{chat_id}")).await.status,
+        200
+    );
+    assert!(
+        alice
+            .get("/api/chats")
+            .await
+            .body
+            .as_array()
+            .expect("list")
+            .is_empty()
+    );
+    let reopened = alice
+        .post(
+            "/api/chats",
+            json!({"type": "one_on_one", "memberIds": [bob.id]}),
+        )
+        .await;
+    assert_eq!(reopened.status, 200);
+    let list = alice.get("/api/chats").await;
+    assert_eq!(
+        list.body[0]["id"],
+        chat_id.as_str(),
+        "the chat is listed again"
+    );
+    let history = alice.get(&format!("/api/chats/{chat_id}/messages")).await;
+    assert!(
+        history.body["messages"]
+            .as_array()
+            .expect("messages")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_member_added_later_does_not_count_for_receipts_of_older_messages() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let carol = app.register("carol").await;
+    let group = alice
+        .post(
+            "/api/chats",
+            json!({"type": "group", "name": "g", "memberIds": [bob.id]}),
+        )
+        .await;
+    let chat_id = group.body["id"].as_str().expect("id").to_owned();
+    let sent = alice
+        .post(
+            &format!("/api/chats/{chat_id}/messages"),
+            json!({"content": "before carol"}),
+        )
+        .await;
+    let message_id = sent.body["id"].as_str().expect("id").to_owned();
+    bob.post(&format!("/api/messages/{message_id}/read"), json!({}))
+        .await;
+    alice
+        .post(
+            &format!("/api/chats/{chat_id}/members"),
+            json!({"memberId": carol.id}),
+        )
+        .await;
+    let history = alice.get(&format!("/api/chats/{chat_id}/messages")).await;
+    let message = &history.body["messages"][0];
+    assert_eq!(message["status"], "read", "{message}");
+    assert_eq!(message["readBy"], json!([bob.id]));
+}

@@ -137,12 +137,13 @@ struct Receipts {
 
 impl Receipts {
     /// `read` once every other member has read it, `delivered` once every other member's device
-    /// has it. Members who turned read receipts off never count as having read.
+    /// has it. Members who turned read receipts off never count as having read; members who
+    /// joined after the message was sent do not count at all.
     fn of(row: &MessageRow, members: &[MemberWithUser]) -> Receipts {
         let covers = |at: Option<Timestamp>| at.is_some_and(|at| at >= row.created_at);
         let others: Vec<&MemberWithUser> = members
             .iter()
-            .filter(|m| m.user.id != row.sender_id)
+            .filter(|m| m.user.id != row.sender_id && m.member.joined_at <= row.created_at)
             .collect();
         let read_by: Vec<UserId> = others
             .iter()
