@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::error::{AppError, AppResult};
 use crate::mail::Mail;
-use crate::store::{NewUser, RefreshOutcome, SessionRow};
+use crate::store::{NewUser, RefreshOutcome, SessionRow, UserRow};
 use crate::wire::Me;
 
 /// Who is calling: established by the access token and a live session.
@@ -91,7 +91,33 @@ pub async fn register(
         Some(name) => DisplayName::parse(name)?.into_inner(),
         None => username.as_str().to_owned(),
     };
-    ensure_available(state, &username, &email).await?;
+    let user = insert_account(
+        state,
+        &username,
+        &email,
+        &password,
+        &display_name,
+        Role::User,
+    )
+    .await?;
+    let (access_token, refresh_token) = open_session(state, user.id, &client).await?;
+    Ok(AuthResponse {
+        user: me_view(state, &user),
+        access_token,
+        refresh_token,
+    })
+}
+
+/// Stores a new account after checking its name and address are free.
+async fn insert_account(
+    state: &AppState,
+    username: &Username,
+    email: &Email,
+    password: &Password,
+    display_name: &str,
+    role: Role,
+) -> AppResult<UserRow> {
+    ensure_available(state, username, email).await?;
     let hash = hash_password(password.expose().to_owned()).await?;
     let new = NewUser {
         id: UserId::new(),
@@ -99,22 +125,16 @@ pub async fn register(
         username_folded: &username.folded(),
         email: email.as_str(),
         password_hash: &hash,
-        display_name: &display_name,
-        role: Role::User.as_str(),
+        display_name,
+        role: role.as_str(),
         now: Timestamp::now(),
     };
-    let user = state.store.insert_user(&new).await.map_err(|err| {
+    state.store.insert_user(&new).await.map_err(|err| {
         if crate::store::is_unique_violation(&err) {
             AppError::Conflict("Username or email is already registered".into())
         } else {
             err.into()
         }
-    })?;
-    let (access_token, refresh_token) = open_session(state, user.id, &client).await?;
-    Ok(AuthResponse {
-        user: me_view(state, &user),
-        access_token,
-        refresh_token,
     })
 }
 
@@ -446,19 +466,16 @@ pub async fn create_admin(
     let username = Username::parse(username)?;
     let email = Email::parse(email)?;
     let password = Password::parse(password, "password")?;
-    ensure_available(state, &username, &email).await?;
-    let hash = hash_password(password.expose().to_owned()).await?;
-    let new = NewUser {
-        id: UserId::new(),
-        username: username.as_str(),
-        username_folded: &username.folded(),
-        email: email.as_str(),
-        password_hash: &hash,
-        display_name: username.as_str(),
-        role: Role::Admin.as_str(),
-        now: Timestamp::now(),
-    };
-    Ok(state.store.insert_user(&new).await?.id)
+    let user = insert_account(
+        state,
+        &username,
+        &email,
+        &password,
+        username.as_str(),
+        Role::Admin,
+    )
+    .await?;
+    Ok(user.id)
 }
 
 /// Gives an existing account the admin role.

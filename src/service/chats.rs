@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MemberAdded, MemberRemoved, MessagePinned};
-use crate::store::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat, UserRow};
+use crate::store::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
 use crate::wire::{Chat, ChatMember, ChatSettings, Message, PublicUser};
 
 pub const ONE_ON_ONE: &str = "one_on_one";
@@ -103,7 +103,7 @@ async fn open_direct(
             "a one-on-one chat needs exactly one other person",
         ));
     };
-    active_user(state, other).await?;
+    super::users::fetch_active(state, other).await?;
     ensure_not_blocked(state, auth.user_id, other).await?;
     let key = direct_key(auth.user_id, other);
     if let Some(existing) = state.store.fetch_direct_chat(&key).await? {
@@ -178,7 +178,7 @@ async fn create_group(
         ));
     }
     for id in &ids {
-        active_user(state, *id).await?;
+        super::users::fetch_active(state, *id).await?;
         ensure_not_blocked_by(state, auth.user_id, *id).await?;
     }
     let now = Timestamp::now();
@@ -248,15 +248,6 @@ fn parse_description(raw: &str) -> AppResult<String> {
         ));
     }
     Ok(raw.to_owned())
-}
-
-async fn active_user(state: &AppState, id: UserId) -> AppResult<UserRow> {
-    state
-        .store
-        .fetch_user(id)
-        .await?
-        .filter(|u| u.is_active != 0)
-        .ok_or_else(|| AppError::not_found("User"))
 }
 
 /// Neither may have blocked the other (one-on-one chats and messages).
@@ -490,7 +481,7 @@ pub async fn add_members(
         return Err(AppError::invalid("memberIds", "name at least one person"));
     }
     for id in &ids {
-        active_user(state, *id).await?;
+        super::users::fetch_active(state, *id).await?;
         ensure_not_blocked_by(state, auth.user_id, *id).await?;
     }
     let current = state.store.list_member_ids(chat).await?;

@@ -79,7 +79,7 @@ pub async fn request(
     if target == auth.user_id {
         return Err(AppError::invalid("contactId", "cannot add yourself"));
     }
-    let other = fetch_active(state, target).await?;
+    let other = super::users::fetch_active(state, target).await?;
     let (i_blocked, they_blocked) = state.store.fetch_block_state(auth.user_id, target).await?;
     if i_blocked {
         return Err(AppError::Forbidden("Unblock this person first".into()));
@@ -198,7 +198,7 @@ pub async fn decide(
             "Only the person asked can answer a request".into(),
         ));
     }
-    let requester = fetch_active(state, row.user_id).await?;
+    let requester = super::users::fetch_active(state, row.user_id).await?;
     match decision {
         ContactDecision::Accepted if row.status == "accepted" => {
             contact_view(state, auth, &row, &requester).await
@@ -338,15 +338,6 @@ async fn fetch_mine(state: &AppState, auth: &AuthUser, id: ContactId) -> AppResu
         .await?
         .filter(|c| c.user_id == auth.user_id || c.contact_id == auth.user_id)
         .ok_or_else(|| AppError::not_found("Contact"))
-}
-
-async fn fetch_active(state: &AppState, id: UserId) -> AppResult<UserRow> {
-    state
-        .store
-        .fetch_user(id)
-        .await?
-        .filter(|u| u.is_active != 0)
-        .ok_or_else(|| AppError::not_found("User"))
 }
 
 async fn fetch_any(state: &AppState, id: UserId) -> AppResult<UserRow> {

@@ -25,6 +25,16 @@ pub async fn fetch_me(state: &AppState, auth: &AuthUser) -> AppResult<UserRow> {
         .ok_or_else(|| AppError::Unauthorized("Account no longer exists".into()))
 }
 
+/// A user who exists and is not deactivated; anyone else is "not found".
+pub(crate) async fn fetch_active(state: &AppState, id: UserId) -> AppResult<UserRow> {
+    state
+        .store
+        .fetch_user(id)
+        .await?
+        .filter(|u| u.is_active != 0)
+        .ok_or_else(|| AppError::not_found("User"))
+}
+
 /// `GET /api/users/:id`.
 pub async fn get_user(state: &AppState, auth: &AuthUser, id: UserId) -> AppResult<PublicUser> {
     let row = state
