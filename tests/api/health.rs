@@ -112,3 +112,98 @@ async fn every_response_carries_a_request_id_and_keeps_the_callers() {
         .expect("ping");
     assert_eq!(response.headers()["x-request-id"], "trace-me-123");
 }
+
+/// Every route the server answers, as `METHOD path` in OpenAPI form. A new route must be added
+/// here and to the OpenAPI document (src/http/docs.rs).
+const ROUTES: &[&str] = &[
+    "GET /health",
+    "GET /ping",
+    "GET /metrics",
+    "POST /api/auth/register",
+    "POST /api/auth/login",
+    "POST /api/auth/refresh",
+    "POST /api/auth/logout",
+    "GET /api/auth/me",
+    "PUT /api/auth/profile",
+    "PUT /api/auth/password",
+    "POST /api/auth/password/forgot",
+    "POST /api/auth/password/reset",
+    "GET /api/auth/sessions",
+    "DELETE /api/auth/sessions/{id}",
+    "GET /api/users/search",
+    "GET /api/users/{id}",
+    "PUT /api/users/me/settings",
+    "GET /api/contacts",
+    "POST /api/contacts",
+    "GET /api/contacts/pending",
+    "GET /api/contacts/sent",
+    "PUT /api/contacts/{id}",
+    "DELETE /api/contacts/{id}",
+    "GET /api/blocks",
+    "POST /api/blocks",
+    "DELETE /api/blocks/{userId}",
+    "GET /api/chats",
+    "POST /api/chats",
+    "GET /api/chats/{id}",
+    "PUT /api/chats/{id}",
+    "DELETE /api/chats/{id}",
+    "POST /api/chats/{id}/members",
+    "DELETE /api/chats/{id}/members/{userId}",
+    "PUT /api/chats/{id}/members/{userId}",
+    "PUT /api/chats/{id}/settings",
+    "POST /api/chats/{id}/read",
+    "GET /api/chats/{id}/pins",
+    "POST /api/chats/{id}/pins",
+    "DELETE /api/chats/{id}/pins/{messageId}",
+    "GET /api/chats/{id}/messages",
+    "POST /api/chats/{id}/messages",
+    "PUT /api/messages/{id}",
+    "DELETE /api/messages/{id}",
+    "POST /api/messages/{id}/read",
+    "POST /api/messages/delivered",
+    "GET /api/messages/{id}/receipts",
+    "GET /api/messages/search",
+    "POST /api/messages/{id}/reactions",
+    "DELETE /api/messages/{id}/reactions",
+    "POST /api/messages/{id}/forward",
+    "POST /api/messages/{id}/star",
+    "DELETE /api/messages/{id}/star",
+    "GET /api/messages/starred",
+    "GET /api/sync",
+];
+
+#[tokio::test]
+async fn every_route_is_in_the_openapi_document_and_answers_without_a_5xx() {
+    let app = TestApp::spawn().await;
+    let spec = app.get("/api/openapi.json").await;
+    let paths = spec.body["paths"].as_object().expect("paths");
+    let id = uuid::Uuid::new_v4().to_string();
+    for route in ROUTES {
+        let (method, path) = route.split_once(' ').expect("METHOD path");
+        let operation = &paths
+            .get(path)
+            .unwrap_or_else(|| panic!("{path} is not documented"))[method.to_lowercase()];
+        assert!(operation.is_object(), "{route} is not documented");
+        let concrete = path
+            .replace("{id}", &id)
+            .replace("{userId}", &id)
+            .replace("{messageId}", &id);
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let resp = app.request(method, &concrete, None, None).await;
+        assert!(
+            resp.status < 500,
+            "{route} answered {} {}",
+            resp.status,
+            resp.body
+        );
+        assert_ne!(resp.status, 405, "{route} is not routed");
+        if path.starts_with("/api/") {
+            assert_ne!(
+                resp.code(),
+                "not_found",
+                "{route} is not routed: {}",
+                resp.body
+            );
+        }
+    }
+}
