@@ -12,9 +12,12 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
+use crate::files::Blobs;
+use crate::files::signed::UrlSigner;
 use crate::mail::Mailer;
 use crate::realtime::{self, Notifier, Presence, TypingTracker};
 use crate::service::credentials::TokenKeys;
+use crate::service::files::{Files, spawn_sweeper};
 use crate::service::limits::Throttle;
 use crate::store::Store;
 
@@ -30,6 +33,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub throttles: Throttles,
     pub metrics: crate::http::metrics::Metrics,
+    pub files: Files,
 }
 
 /// Per-account throttles.
@@ -49,6 +53,7 @@ pub struct App {
 impl App {
     /// Connects and migrates the database, loads secrets and wires every part together.
     pub async fn build(mut config: Config) -> anyhow::Result<App> {
+        install_crypto_provider();
         config.load_secrets()?;
         let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
         store.migrate().await.context("migrating the database")?;
@@ -71,10 +76,18 @@ impl App {
             presence: Presence::default(),
             typing: TypingTracker::default(),
             metrics: crate::http::metrics::Metrics::install(),
+            files: Files {
+                blobs: Blobs::from_config(&config)?,
+                signer: UrlSigner::new(
+                    config.files.url_secret.expose(),
+                    config.files.signed_url_ttl_secs,
+                ),
+            },
             store,
             config: Arc::new(config),
         };
         realtime::register(&io, state.clone());
+        spawn_sweeper(state.clone());
         let router = crate::http::router(state.clone(), io_layer);
         Ok(App { state, router })
     }
@@ -101,6 +114,14 @@ impl App {
         self.state.store.close().await;
         Ok(())
     }
+}
+
+/// Makes ring the process-wide rustls provider, as sqlx and lettre already use it. reqwest
+/// (under `object_store`'s S3 client) is built without a provider of its own and panics when
+/// none is installed, so this runs before any HTTP client is built; repeated calls are harmless.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Resolves on SIGINT or SIGTERM.

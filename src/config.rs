@@ -57,6 +57,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub realtime: RealtimeConfig,
     pub messages: MessagesConfig,
+    pub files: FilesConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
 }
@@ -160,6 +161,77 @@ impl Default for MessagesConfig {
             max_group_members: 1024,
             sends_per_minute: 120,
             typing_timeout_secs: 6,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Largest image upload, in bytes.
+    pub max_image_bytes: u64,
+    /// Largest upload of any other kind, in bytes.
+    pub max_file_bytes: u64,
+    /// Bytes one person may keep stored; 0 disables the quota.
+    pub user_quota_bytes: u64,
+    /// Most pixels (width × height) an image may declare; larger is refused before decoding.
+    pub max_image_pixels: u64,
+    /// Longest side of generated thumbnails, in pixels.
+    pub thumbnail_px: u32,
+    /// Side of the square avatar thumbnail, in pixels.
+    pub avatar_px: u32,
+    /// Lifetime of the signed URLs in `fileUrl` and `file.url`, in seconds.
+    pub signed_url_ttl_secs: u64,
+    /// Seconds between sweeps for files nothing uses any more; 0 disables the sweep.
+    pub cleanup_interval_secs: u64,
+    /// Age in seconds before an unused file is removed (time to send what was just uploaded).
+    pub orphan_grace_secs: u64,
+    /// HMAC key for signed file URLs; generated into the data directory when empty.
+    pub url_secret: Secret,
+    /// S3-compatible object storage; files go to `<data_dir>/files/` while `bucket` is empty.
+    pub s3: S3Config,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct S3Config {
+    /// `https://…` of an S3-compatible service; empty means AWS for `region`.
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key_id: String,
+    pub secret_access_key: Secret,
+    /// Allow a plain `http://` endpoint (a service on the local network).
+    pub allow_http: bool,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            max_image_bytes: 10 * 1024 * 1024,
+            max_file_bytes: 50 * 1024 * 1024,
+            user_quota_bytes: 1024 * 1024 * 1024,
+            max_image_pixels: 50_000_000,
+            thumbnail_px: 320,
+            avatar_px: 256,
+            signed_url_ttl_secs: 3600,
+            cleanup_interval_secs: 3600,
+            orphan_grace_secs: 24 * 3600,
+            url_secret: Secret::default(),
+            s3: S3Config::default(),
+        }
+    }
+}
+
+impl Default for S3Config {
+    fn default() -> Self {
+        S3Config {
+            endpoint: String::new(),
+            bucket: String::new(),
+            region: "us-east-1".into(),
+            access_key_id: String::new(),
+            secret_access_key: Secret::default(),
+            allow_http: false,
         }
     }
 }
@@ -313,6 +385,10 @@ impl Config {
     pub fn load_secrets(&mut self) -> anyhow::Result<()> {
         if self.auth.jwt_secret.is_empty() {
             self.auth.jwt_secret = read_or_generate_secret(&self.storage.data_dir, "jwt.key")?;
+        }
+        if self.files.url_secret.is_empty() {
+            self.files.url_secret =
+                read_or_generate_secret(&self.storage.data_dir, "file-urls.key")?;
         }
         Ok(())
     }

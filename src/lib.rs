@@ -11,6 +11,8 @@
 //!   through which every event leaves.
 //! - [`service`]: the use cases shared by HTTP and sockets: authorize, validate, persist, notify.
 //! - [`store`]: the only place with SQL, over SQLite or PostgreSQL.
+//! - [`files`]: blob storage (local disk or S3-compatible) and the pure parts of handling an
+//!   upload: sniffing its type, processing images, signing download URLs.
 //! - [`domain`]: pure types and rules (ids, times, usernames, passwords).
 //! - [`wire`]: the JSON objects of the contract.
 //! - [`error`]: the one error type and its mapping to status codes.
@@ -21,6 +23,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod realtime;

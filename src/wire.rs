@@ -7,8 +7,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::{
-    ChatId, ContactId, LastSeenVisibility, MemberId, MessageId, PresenceStatus, Role, Timestamp,
-    UserId,
+    ChatId, ContactId, FileId, LastSeenVisibility, MemberId, MessageId, PresenceStatus, Role,
+    Timestamp, UserId,
 };
 use crate::store::{ContactRow, UserRow};
 
@@ -276,6 +276,24 @@ pub struct ReactionGroup {
     pub user_ids: Vec<UserId>,
 }
 
+/// An uploaded file; `url` and `thumbnailUrl` are signed for the viewer and expire.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FileInfo {
+    #[schema(value_type = String, format = Uuid)]
+    pub id: FileId,
+    pub name: String,
+    pub size: i64,
+    pub mime_type: String,
+    /// `image`, `video`, `audio` or `file`.
+    pub kind: String,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub duration_ms: Option<i64>,
+    pub url: String,
+    pub thumbnail_url: Option<String>,
+}
+
 /// A message as one member sees it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -292,8 +310,7 @@ pub struct Message {
     #[serde(rename = "type")]
     pub kind: String,
     pub file_url: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub file: Option<serde_json::Value>,
+    pub file: Option<FileInfo>,
     #[schema(value_type = Option<String>, format = Uuid)]
     pub reply_to_id: Option<MessageId>,
     pub reply_to: Option<ReplyPreview>,

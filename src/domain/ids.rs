@@ -25,6 +25,7 @@ pub enum ContactKind {}
 pub enum ChatKind {}
 pub enum MemberKind {}
 pub enum MessageKind {}
+pub enum FileKind {}
 
 pub type UserId = Id<UserKind>;
 pub type SessionId = Id<SessionKind>;
@@ -32,6 +33,7 @@ pub type ContactId = Id<ContactKind>;
 pub type ChatId = Id<ChatKind>;
 pub type MemberId = Id<MemberKind>;
 pub type MessageId = Id<MessageKind>;
+pub type FileId = Id<FileKind>;
 
 impl<T> Id<T> {
     /// A new time-ordered id.

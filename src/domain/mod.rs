@@ -8,7 +8,7 @@ mod ids;
 mod time;
 mod user;
 
-pub use ids::{ChatId, ContactId, Id, MemberId, MessageId, SessionId, UserId};
+pub use ids::{ChatId, ContactId, FileId, Id, MemberId, MessageId, SessionId, UserId};
 pub use time::Timestamp;
 pub use user::{
     Bio, DisplayName, Email, LastSeenVisibility, Password, PresenceStatus, Role, Username,

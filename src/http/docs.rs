@@ -37,6 +37,9 @@ use crate::app::AppState;
         super::messages::unreact, super::messages::forward, super::messages::star,
         super::messages::unstar, super::messages::starred, super::messages::search,
         super::messages::sync,
+        super::files::upload, super::files::download, super::files::thumbnail,
+        super::files::remove, super::files::user_avatar, super::files::group_avatar,
+        super::files::media,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::FieldError)),
     modifiers(&BearerAuth)

@@ -8,11 +8,13 @@ mod chats;
 mod contacts;
 mod docs;
 pub mod extract;
+mod files;
 mod health;
 mod messages;
 pub mod metrics;
 mod ratelimit;
 mod users;
+mod web;
 
 use std::time::Duration;
 
@@ -77,7 +79,8 @@ pub fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
             .merge(users::router())
             .merge(contacts::router())
             .merge(chats::router())
-            .merge(messages::router()),
+            .merge(messages::router())
+            .merge(files::router(&config.files)),
         &config.http,
         config.rate_limit.requests_per_minute,
     );
@@ -91,6 +94,7 @@ pub fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         .merge(sensitive)
         .merge(health::router())
         .merge(docs::router())
+        .merge(web::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(io_layer)

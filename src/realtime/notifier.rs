@@ -106,15 +106,18 @@ impl Notifier {
 
     /// `new_message` to every device of the members: the sender's other devices get it as is
     /// (never the socket it was sent from), each other member's devices with an ack request;
-    /// the first ack from a member's device calls `on_delivered` with that member.
-    pub async fn new_message<F>(
+    /// the first ack from a member's device calls `on_delivered` with that member. `view_for`
+    /// gives a member's own copy when it differs (file URLs are signed per viewer).
+    pub async fn new_message<F, V>(
         &self,
         members: &[UserId],
         message: &Message,
         from_socket: Option<Sid>,
         on_delivered: F,
+        view_for: V,
     ) where
         F: Fn(UserId) + Clone + Send + Sync + 'static,
+        V: Fn(UserId) -> Option<Message>,
     {
         let sender = message.sender_id;
         let own_devices = match from_socket.and_then(|sid| self.io.get_socket(sid)) {
@@ -135,6 +138,8 @@ impl Notifier {
             tracing::warn!(%err, "emit new_message to the sender's devices failed");
         }
         for member in members.iter().copied().filter(|m| *m != sender) {
+            let own = view_for(member);
+            let message = own.as_ref().unwrap_or(message);
             let acks = self
                 .io
                 .to(user_room(member))

@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod chats;
 pub mod contacts;
 pub mod credentials;
+pub mod files;
 pub mod limits;
 pub mod messages;
 pub mod presence;

@@ -705,6 +705,36 @@ impl Store {
         .fetch_all(&self.reader)
         .await
     }
+
+    /// The gallery: live file messages of a chat that `$viewer` sees, newest first, optionally of
+    /// one type.
+    pub async fn list_media_before(
+        &self,
+        viewer: UserId,
+        chat: ChatId,
+        kind: Option<&str>,
+        before: Option<HistoryKey>,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, sqlx::Error> {
+        let (at, id) = before.map_or((i64::MAX, "~".to_owned()), |k| {
+            (k.created_at.millis(), k.id.to_string())
+        });
+        sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages m WHERE m.chat_id = $2 \
+             AND m.file_id IS NOT NULL AND m.deleted_at IS NULL \
+             AND m.type IN ('image', 'video', 'audio', 'file') AND ($5 = '' OR m.type = $5) \
+             AND (m.created_at < $3 OR (m.created_at = $3 AND m.id < $4)) AND {VISIBLE_TO_VIEWER} \
+             ORDER BY m.created_at DESC, m.id DESC LIMIT $6"
+        )))
+        .bind(viewer)
+        .bind(chat)
+        .bind(at)
+        .bind(id)
+        .bind(kind.unwrap_or_default())
+        .bind(limit)
+        .fetch_all(&self.reader)
+        .await
+    }
 }
 
 async fn insert_mark(

@@ -29,6 +29,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_accounts"),
     migration!(2, "0002_chats"),
     migration!(3, "0003_contact_pairs_and_folded_names"),
+    migration!(4, "0004_files"),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {

@@ -11,6 +11,7 @@
 
 mod chats;
 mod contacts;
+mod files;
 mod messages;
 mod migrate;
 mod sessions;
@@ -18,6 +19,7 @@ mod users;
 
 pub use chats::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
+pub use files::FileRow;
 pub use messages::{HistoryKey, MessageRow, NewMessage, ReactionRow, ReceiptKind, ReceiptMark};
 pub use sessions::{RefreshOutcome, SessionRow};
 pub use users::{NewUser, ProfileUpdate, SettingsUpdate, UserRow};

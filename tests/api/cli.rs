@@ -131,6 +131,7 @@ async fn sigterm_stops_the_server_gracefully() {
         .env("LETSCHAT_LOG", "warn")
         .spawn()
         .expect("starts");
+    letschat::app::install_crypto_provider();
     let client = reqwest::Client::new();
     let mut ready = false;
     for _ in 0..200 {

@@ -13,14 +13,14 @@ use crate::helpers::{
 };
 
 /// The database of one test: a SQLite file in a temp dir, or a fresh PostgreSQL database.
-struct TestDatabase {
+pub(crate) struct TestDatabase {
     dir: tempfile::TempDir,
     url: String,
     pg_name: Option<String>,
 }
 
 impl TestDatabase {
-    async fn new() -> TestDatabase {
+    pub(crate) async fn new() -> TestDatabase {
         let dir = tempfile::tempdir().expect("tempdir");
         if on_postgres() {
             let name = format!("letschat_test_{}", uuid::Uuid::new_v4().simple());
@@ -47,7 +47,7 @@ impl TestDatabase {
         }
     }
 
-    async fn drop_database(&mut self) {
+    pub(crate) async fn drop_database(&mut self) {
         if let Some(name) = self.pg_name.take() {
             drop_pg_database(&name).await;
         }
@@ -55,13 +55,13 @@ impl TestDatabase {
 }
 
 /// The real `letschat` binary as a child process on a fixed port.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Option<Child>,
     port: u16,
 }
 
 impl ServerProcess {
-    async fn start(db: &TestDatabase, port: u16) -> ServerProcess {
+    pub(crate) async fn start(db: &TestDatabase, port: u16) -> ServerProcess {
         let child = Command::new(env!("CARGO_BIN_EXE_letschat"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")
@@ -85,6 +85,7 @@ impl ServerProcess {
     }
 
     async fn wait_ready(&self) {
+        letschat::app::install_crypto_provider();
         let client = reqwest::Client::new();
         let url = format!("http://127.0.0.1:{}/health", self.port);
         for _ in 0..200 {
@@ -96,6 +97,15 @@ impl ServerProcess {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("server did not become ready within 10 s");
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The process id, to read its memory use from /proc.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// SIGKILL: no shutdown handler runs, nothing is flushed.
@@ -113,7 +123,7 @@ impl Drop for ServerProcess {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -148,6 +158,7 @@ async fn send_all(
     count: usize,
     acked: Acked,
 ) {
+    letschat::app::install_crypto_provider();
     let client = reqwest::Client::new();
     for i in 0..count {
         let client_id = format!("{sender}-{i:03}");
@@ -178,6 +189,7 @@ async fn every_acknowledged_message_survives_repeated_sigkills_exactly_once_and_
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let mut server = ServerProcess::start(&db, port).await;
+    letschat::app::install_crypto_provider();
     let client = reqwest::Client::new();
 
     let mut tokens = Vec::new();

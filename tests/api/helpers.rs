@@ -76,6 +76,8 @@ pub fn postgres_admin_url() -> String {
 
 /// A configuration for a test server: temp data dir, no rate limits, fast hashing left as is.
 pub fn test_config(dir: &std::path::Path) -> Config {
+    // Before any reqwest client is built (see `install_crypto_provider`).
+    letschat::app::install_crypto_provider();
     let mut config = Config::default();
     config.storage.data_dir = dir.to_path_buf();
     config.http.bind = "127.0.0.1:0".parse().expect("addr");

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::accounts::AuthUser;
 use super::chats::{self, Membership, ONE_ON_ONE, membership};
 use crate::app::AppState;
-use crate::domain::{ChatId, MessageId, Timestamp, UserId};
+use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MessageDeleted, MessageReaction, MessageUpdated};
 use crate::store::{HistoryKey, MessageRow, NewMessage};
@@ -58,7 +58,7 @@ pub async fn send(
         return replay(state, auth, chat, existing).await;
     }
     ensure_may_write(state, auth, &m).await?;
-    let content = parse_content(state, &request)?;
+    let content = parse_content(state, auth, &request).await?;
     if let Some(reply) = request.reply_to_id {
         fetch_in_chat(state, auth.user_id, reply, chat)
             .await
@@ -66,14 +66,15 @@ pub async fn send(
     }
     state.throttles.sends.check(&auth.user_id.to_string())?;
     state.throttles.sends.record(&auth.user_id.to_string());
+    let file_id = content.file_id.map(|id| id.to_string());
     let new = NewMessage {
         id: MessageId::new(),
         chat_id: chat,
         sender_id: auth.user_id,
         client_id,
-        content: &content,
-        kind: "text",
-        file_id: None,
+        content: &content.text,
+        kind: &content.kind,
+        file_id: file_id.as_deref(),
         reply_to_id: request.reply_to_id,
         forwarded: false,
         now: Timestamp::now(),
@@ -135,7 +136,9 @@ async fn publish(
     };
     state
         .notifier
-        .new_message(&members, &message, from_socket, on_delivered)
+        .new_message(&members, &message, from_socket, on_delivered, |member| {
+            crate::service::files::resign(&state.files, &message, member)
+        })
         .await;
     Ok(message)
 }
@@ -166,26 +169,62 @@ fn parse_client_id(raw: Option<&str>) -> AppResult<Option<&str>> {
     }
 }
 
-fn parse_content(state: &AppState, request: &SendRequest) -> AppResult<String> {
-    match request.kind.as_deref().unwrap_or("text") {
-        "text" => {}
-        "image" | "file" | "audio" | "video" => {
-            return Err(AppError::invalid(
-                "type",
-                "file messages need an uploaded file; uploads are not available yet",
-            ));
-        }
-        "system" | "call" => {
-            return Err(AppError::invalid("type", "is written by the server only"));
-        }
-        _ => {
-            return Err(AppError::invalid(
-                "type",
-                "must be text, image, file, audio or video",
-            ));
-        }
+/// What a send stores: its type, text and file.
+struct Content {
+    kind: String,
+    text: String,
+    file_id: Option<FileId>,
+}
+
+/// Text messages need text; file messages need a file the sender uploaded, and the text is an
+/// optional caption. The type defaults to the file's kind; any file may be sent as `file`.
+async fn parse_content(
+    state: &AppState,
+    auth: &AuthUser,
+    request: &SendRequest,
+) -> AppResult<Content> {
+    let raw = request.content.as_deref().unwrap_or_default();
+    let Some(file_id) = request.file_id.as_deref() else {
+        return match request.kind.as_deref().unwrap_or("text") {
+            "text" => Ok(Content {
+                kind: "text".into(),
+                text: parse_text(state, raw)?,
+                file_id: None,
+            }),
+            kind => Err(refuse_type(kind)),
+        };
+    };
+    let id = FileId::parse(file_id).ok_or_else(|| AppError::invalid("fileId", "must be a UUID"))?;
+    let file = crate::service::files::fetch_own(state, auth, id).await?;
+    let kind = request.kind.clone().unwrap_or_else(|| file.kind.clone());
+    if kind != file.kind && kind != "file" {
+        return Err(match kind.as_str() {
+            "image" | "video" | "audio" => {
+                AppError::invalid("type", format!("the file is of kind {}", file.kind))
+            }
+            other => refuse_type(other),
+        });
     }
-    parse_text(state, request.content.as_deref().unwrap_or_default())
+    let text = if raw.is_empty() {
+        String::new()
+    } else {
+        parse_text(state, raw)?
+    };
+    Ok(Content {
+        kind,
+        text,
+        file_id: Some(id),
+    })
+}
+
+fn refuse_type(kind: &str) -> AppError {
+    match kind {
+        "image" | "file" | "audio" | "video" => {
+            AppError::invalid("fileId", "a file message needs the id of an uploaded file")
+        }
+        "system" | "call" => AppError::invalid("type", "is written by the server only"),
+        _ => AppError::invalid("type", "must be text, image, file, audio or video"),
+    }
 }
 
 fn parse_text(state: &AppState, raw: &str) -> AppResult<String> {

@@ -6,10 +6,11 @@
 use std::collections::{HashMap, HashSet};
 
 use crate::app::AppState;
-use crate::domain::{ChatId, MessageId, Timestamp, UserId};
+use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
 use crate::error::AppResult;
-use crate::store::{MemberWithUser, MessageRow, ReactionRow, UserRow};
-use crate::wire::{Message, ReactionGroup, ReplyPreview, SenderSummary};
+use crate::service::files::{Files, file_info};
+use crate::store::{FileRow, MemberWithUser, MessageRow, ReactionRow, UserRow};
+use crate::wire::{FileInfo, Message, ReactionGroup, ReplyPreview, SenderSummary};
 
 /// The messages as `viewer` sees them, in the order given.
 pub async fn views(
@@ -53,8 +54,22 @@ pub async fn views(
             entry.insert(state.store.list_members(row.chat_id).await?);
         }
     }
+    let file_ids: Vec<FileId> = rows
+        .iter()
+        .filter(|r| r.deleted_at.is_none())
+        .filter_map(|r| r.file_id.as_deref().and_then(FileId::parse))
+        .collect();
+    let files: HashMap<String, FileRow> = state
+        .store
+        .fetch_files(&file_ids)
+        .await?
+        .into_iter()
+        .map(|f| (f.id.to_string(), f))
+        .collect();
     let context = Context {
         viewer,
+        files,
+        signer: &state.files,
         users,
         replies,
         reactions,
@@ -64,8 +79,10 @@ pub async fn views(
     Ok(rows.iter().map(|row| context.view(row)).collect())
 }
 
-struct Context {
+struct Context<'a> {
     viewer: UserId,
+    files: HashMap<String, FileRow>,
+    signer: &'a Files,
     users: HashMap<UserId, UserRow>,
     replies: HashMap<MessageId, MessageRow>,
     reactions: Vec<ReactionRow>,
@@ -73,8 +90,18 @@ struct Context {
     members: HashMap<ChatId, Vec<MemberWithUser>>,
 }
 
-impl Context {
+impl Context<'_> {
+    /// The file of a live message, with URLs signed for the viewer; a tombstone has none.
+    fn file(&self, row: &MessageRow) -> Option<FileInfo> {
+        if row.deleted_at.is_some() {
+            return None;
+        }
+        let file = self.files.get(row.file_id.as_deref()?)?;
+        Some(file_info(self.signer, file, self.viewer))
+    }
+
     fn view(&self, row: &MessageRow) -> Message {
+        let file = self.file(row);
         let members = self
             .members
             .get(&row.chat_id)
@@ -97,8 +124,8 @@ impl Context {
             client_id: row.client_id.clone(),
             content: row.content.clone(),
             kind: row.kind.clone(),
-            file_url: None,
-            file: None,
+            file_url: file.as_ref().map(|f| f.url.clone()),
+            file,
             reply_to_id: row.reply_to_id,
             reply_to: row
                 .reply_to_id
