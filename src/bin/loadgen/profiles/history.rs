@@ -105,7 +105,12 @@ async fn seed(common: &Common, params: &Params, fixture: &mut Fixture) -> anyhow
             let group = &groups[n as usize % groups.len()];
             let sender = &users[group.members[(n as usize / groups.len()) % group.members.len()]];
             let mut rng = rand::rng();
-            let words: Vec<String> = (0..6).map(|_| word(rng.random_range(0..1000))).collect();
+            // The first word is fixed by `n`, so a query for any of the first `seeded` words
+            // finds something even in a tiny seeding; the rest are random.
+            let words: Vec<String> = std::iter::once(n as usize)
+                .chain((0..5).map(|_| rng.random_range(0..1000)))
+                .map(word)
+                .collect();
             let body = json!({"content": format!("{} n{n}", words.join(" ")), "clientId": format!("seed-{n}")});
             let path = format!("/api/chats/{}/messages", group.chat_id);
             let api = api.clone();
@@ -139,6 +144,8 @@ async fn queries(api: &Api, params: &Params, fixture: &Fixture) -> (Latency, Lat
     let mut search_us = Vec::new();
     let mut errors = 0;
     let mut hits = 0;
+    // Words that certainly occur (see `seed`).
+    let vocabulary = fixture.seeded.clamp(1, 1000) as usize;
     for i in 0..params.history_queries {
         let (g, m, depth, w) = {
             let mut rng = rand::rng();
@@ -146,7 +153,7 @@ async fn queries(api: &Api, params: &Params, fixture: &Fixture) -> (Latency, Lat
                 rng.random_range(0..groups.len()),
                 rng.random_range(0..groups[0].members.len()),
                 rng.random_range(0..3),
-                rng.random_range(0..1000),
+                rng.random_range(0..vocabulary),
             )
         };
         let group = &groups[g];
@@ -177,9 +184,11 @@ async fn queries(api: &Api, params: &Params, fixture: &Fixture) -> (Latency, Lat
         } else {
             word(w)
         };
+        // Message `w` (which holds word `w`) went to group `w % groups`: search as a member.
+        let searcher = &fixture.users[groups[w % groups.len()].members[m]].token;
         let started = Instant::now();
         let found = api
-            .get(token, &format!("/api/messages/search?q={q}&limit=20"))
+            .get(searcher, &format!("/api/messages/search?q={q}&limit=20"))
             .await;
         search_us.push(started.elapsed().as_micros() as u64);
         match found {

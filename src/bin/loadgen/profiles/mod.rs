@@ -197,6 +197,9 @@ async fn smoke(common: &Common) -> anyhow::Result<bool> {
             }
         };
         all_ok &= ok;
+        if !ok {
+            eprintln!("smoke: {} did not pass", profile_name(profile));
+        }
         tables.append(&mut t);
         results.insert(
             profile_name(profile).into(),
