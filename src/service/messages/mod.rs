@@ -2,9 +2,11 @@
 //!
 //! A message is visible to the members of its chat only; to anyone else it does not exist (404).
 
+mod cursor;
 mod receipts;
 mod views;
 
+pub use cursor::{decode_cursor, encode_cursor};
 pub use receipts::{
     ChatRead, ChatSummary, ReceiptEntry, Receipts, SearchHit, SyncPage, delivered, mark_chat_read,
     mark_read, receipts, search, sync,
@@ -345,27 +347,6 @@ pub async fn history(
         messages,
         next_cursor,
         has_more,
-    })
-}
-
-/// An opaque history cursor: the position of the last message of a page.
-pub fn encode_cursor(row: &MessageRow) -> String {
-    use base64::Engine;
-    let raw = format!("{}:{}", row.created_at.millis(), row.id);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
-}
-
-pub fn decode_cursor(cursor: &str) -> AppResult<HistoryKey> {
-    use base64::Engine;
-    let invalid = || AppError::invalid("cursor", "is not a cursor this server issued");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (millis, id) = text.split_once(':').ok_or_else(invalid)?;
-    Ok(HistoryKey {
-        created_at: Timestamp::from_millis(millis.parse().map_err(|_| invalid())?),
-        id: MessageId::parse(id).ok_or_else(invalid)?,
     })
 }
 

@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::cursor::{decode_since, encode_since};
 use super::{decode_cursor, encode_cursor, fetch_visible, views};
 use crate::app::AppState;
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
@@ -407,24 +408,4 @@ pub async fn sync(
         next_cursor: encode_since(next),
         has_more,
     })
-}
-
-fn encode_since(at: Timestamp) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("t:{}", at.millis()))
-}
-
-fn decode_since(cursor: &str) -> AppResult<Timestamp> {
-    use base64::Engine;
-    let invalid = || AppError::invalid("since", "is not a cursor this server issued");
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let millis = text
-        .strip_prefix("t:")
-        .ok_or_else(invalid)?
-        .parse()
-        .map_err(|_| invalid())?;
-    Ok(Timestamp::from_millis(millis))
 }
