@@ -12,15 +12,22 @@
 mod chats;
 mod contacts;
 mod files;
+mod group_commit;
+mod message_writes;
 mod messages;
 mod migrate;
+mod reactions;
+mod receipts;
 mod sessions;
 mod users;
 
 pub use chats::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
 pub use files::FileRow;
-pub use messages::{HistoryKey, MessageRow, NewMessage, ReactionRow, ReceiptKind, ReceiptMark};
+pub use message_writes::{InsertOutcome, NewMessage};
+pub use messages::{HistoryKey, MessageRow};
+pub use reactions::ReactionRow;
+pub use receipts::{Advance, Advanced, ReceiptKind, ReceiptMark};
 pub use sessions::{RefreshOutcome, SessionRow};
 pub use users::{NewUser, ProfileUpdate, SettingsUpdate, UserRow};
 
@@ -43,6 +50,7 @@ pub struct Store {
     reader: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    group_commit: group_commit::GroupCommit,
 }
 
 impl Store {
@@ -67,10 +75,12 @@ impl Store {
             Backend::Sqlite => pool_options(backend, 1).connect(url).await?,
             Backend::Postgres => reader.clone(),
         };
+        let group_commit = group_commit::GroupCommit::start(writer.clone(), backend);
         Ok(Store {
             reader,
             writer,
             backend,
+            group_commit,
         })
     }
 
@@ -152,6 +162,30 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", parent.display()))?;
     }
     Ok(())
+}
+
+/// `$first, $first+1, …` for `count` values.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` parameters, for multi-row statements.
+pub(crate) fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", placeholders(row * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The items sorted, without repeats.
+pub(crate) fn distinct<T: Ord + Copy>(items: impl Iterator<Item = T>) -> Vec<T> {
+    let mut all: Vec<T> = items.collect();
+    all.sort();
+    all.dedup();
+    all
 }
 
 /// Escapes `%`, `_` and `\` for use inside a `LIKE … ESCAPE '\'` pattern.

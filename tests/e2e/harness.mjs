@@ -98,16 +98,7 @@ export async function launchBrowser() {
 /** A browser context for one person, recording page errors so tests can assert there are none. */
 export async function newUserPage(browser, base, options = {}) {
   const context = await browser.newContext({ baseURL: base, viewport: { width: 1280, height: 800 }, ...options });
-  const page = await context.newPage();
-  page.setDefaultTimeout(WAIT_MS);
-  page.errors = [];
-  page.on('pageerror', (e) => page.errors.push(String(e)));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !/Failed to load resource|WebSocket connection|ERR_CONNECTION_REFUSED|socket\.io/i.test(msg.text())) {
-      page.errors.push(msg.text());
-    }
-  });
-  return page;
+  return watchErrors(await context.newPage());
 }
 
 /** Registers through the UI and waits for the chat list. */
@@ -149,4 +140,98 @@ export async function loginViaUi(page, login) {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('list', { name: 'Chat list' }).waitFor();
+}
+
+// ---- helpers shared by the feature suites ----
+
+export const PNG_1X1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==';
+
+export const chatRow = (page, name) => page.getByTestId('chat-row').filter({ hasText: name });
+export const message = (page, text) => page.getByTestId('message').filter({ hasText: text });
+
+/** Types and sends a message, and waits until the server accepted it. */
+export async function send(page, text) {
+  const box = page.getByTestId('composer');
+  await box.fill(text);
+  await box.press('Enter');
+  await message(page, text).getByTestId('ticks').and(page.locator('[data-status="sent"], [data-status="delivered"], [data-status="read"]')).waitFor();
+}
+
+export async function openMessageMenu(page, text) {
+  const m = message(page, text).last();
+  await m.hover();
+  await m.getByRole('button', { name: 'Message options' }).click();
+  return m;
+}
+
+/** Registers people through the API; answers `{ name: { user, accessToken, as(method, path, body) } }`. */
+export async function people(base, names) {
+  const out = {};
+  for (const name of names) {
+    const auth = await registerViaApi(base, name.toLowerCase(), name);
+    out[name] = { ...auth, as: (method, path, body) => apiAs(base, auth.accessToken, method, path, body) };
+  }
+  return out;
+}
+
+/** Makes two people (from `people`) accepted contacts. */
+export async function befriend(a, b) {
+  const { contact } = await a.as('POST', '/api/contacts', { contactId: b.user.id });
+  await b.as('PUT', `/api/contacts/${contact.id}`, { status: 'accepted' });
+}
+
+/** Screenshots of the given pages when the test failed, for the CI log reader. */
+export async function shotsOnFailure(t, pages) {
+  if (t.passed || t.skipped) return;
+  const { mkdirSync } = await import('node:fs');
+  const dir = process.env.E2E_FAILURES || '/tmp/letschat-e2e-failures';
+  mkdirSync(dir, { recursive: true });
+  for (const [name, page] of Object.entries(pages)) {
+    if (page && !page.isClosed()) await page.screenshot({ path: `${dir}/${t.name.slice(0, 40).replace(/\W+/g, '-')}-${name}.png` }).catch(() => {});
+  }
+}
+
+/** Pretends the tab went to the background (or came back): `document.hidden` and the event. */
+export async function setHidden(page, hidden) {
+  await page.evaluate((h) => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => h });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => (h ? 'hidden' : 'visible') });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, hidden);
+}
+
+/** Records every `new Notification(…)` of the page in `window.__notes` (the real permission is kept). */
+export async function spyOnNotifications(page) {
+  await page.addInitScript(() => {
+    const Real = window.Notification;
+    window.__notes = [];
+    window.Notification = class {
+      constructor(title, options = {}) {
+        this.title = title;
+        this.body = options.body;
+        this.tag = options.tag;
+        this.onclick = null;
+        window.__notes.push(this);
+      }
+      static get permission() {
+        return Real.permission;
+      }
+      static requestPermission(cb) {
+        return Real.requestPermission(cb);
+      }
+    };
+  });
+}
+
+/** Attaches page-error recording to another page of an existing context (a second tab). */
+export function watchErrors(page) {
+  page.setDefaultTimeout(WAIT_MS);
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource|WebSocket connection|ERR_CONNECTION_REFUSED|socket\.io/i.test(msg.text())) {
+      page.errors.push(msg.text());
+    }
+  });
+  return page;
 }

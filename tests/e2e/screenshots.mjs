@@ -50,6 +50,14 @@ try {
   await say(carol, dm2, 'Did you see the photos from last week?');
   await as(alice, 'PUT', `/api/chats/${group.id}/settings`, { pinned: true });
 
+  // Each round reads what it is sent, so each one gets its own two unread messages.
+  const UNREAD = [
+    ['Are you around this weekend?', 'We could try the lake trail'],
+    ['Found my old map', 'It has the short loop too'],
+    ['Weather looks good', 'Sunny until Sunday'],
+    ['Should I bring the tent?', 'Or just day packs?'],
+  ];
+  let round = 0;
   const sizes = { desktop: { width: 1280, height: 800 }, phone: { width: 390, height: 844 } };
   for (const theme of ['light', 'dark']) {
     for (const [size, viewport] of Object.entries(sizes)) {
@@ -81,12 +89,38 @@ try {
       await m.getByRole('button', { name: 'Message options' }).click();
       await shot('message-menu');
       await page.keyboard.press('Escape');
+      await m.hover();
+      await m.getByRole('button', { name: 'Message options' }).click();
+      await page.getByRole('menuitem', { name: 'More reactions' }).click();
+      await page.getByRole('dialog', { name: 'Choose a reaction' }).waitFor();
+      await shot('reaction-picker');
+      await page.keyboard.press('Escape');
+      const mine = page.getByTestId('message').filter({ hasText: 'snacks' });
+      await mine.hover();
+      await mine.getByRole('button', { name: 'Message options' }).click();
+      await page.getByRole('menuitem', { name: 'Message info' }).click();
+      await page.getByTestId('read-by').waitFor();
+      await shot('message-info');
+      await page.keyboard.press('Escape');
+      await page.getByRole('button', { name: 'Search in chat' }).click();
+      await page.getByLabel('Search in this chat').fill('trail');
+      await page.getByTestId('search-hit').first().waitFor();
+      await shot('chat-search');
+      await page.keyboard.press('Escape');
       await page.goto('/#/');
       await page.getByTestId('chat-row').filter({ hasText: 'Weekend plans' }).click();
       await page.getByTestId('message').filter({ hasText: 'three people' }).waitFor();
       await page.getByRole('button', { name: /Group info/ }).click();
       await page.getByTestId('group-info').waitFor();
       await shot('group-info');
+      // A chat with unread messages opens at the "N unread messages" divider.
+      const [first, second] = UNREAD[round++];
+      await say(carol, dm2, first);
+      await say(carol, dm2, second);
+      await page.goto('/#/');
+      await page.getByTestId('chat-row').filter({ hasText: 'Carol Diaz' }).click();
+      await page.getByTestId('unread-divider').waitFor();
+      await shot('unread');
       await page.goto('/#/');
       await page.getByRole('button', { name: 'Profile and settings' }).click();
       await page.getByTestId('settings').waitFor();

@@ -136,12 +136,13 @@ export const post = (path, body = {}) => api('POST', path, body);
 export const put = (path, body = {}) => api('PUT', path, body);
 export const del = (path) => api('DELETE', path);
 
-/** Multipart upload with progress (`onProgress(0..1)`); resolves to the FileInfo. */
-export async function upload(file, onProgress) {
+/** Multipart upload (field `file`) with progress (`onProgress(0..1)`); resolves to the answer:
+ * the FileInfo for `/api/upload`, the Chat for a group's avatar. */
+export async function upload(file, onProgress, path = '/api/upload') {
   const token = await freshToken();
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/upload');
+    xhr.open('POST', path);
     xhr.setRequestHeader('authorization', `Bearer ${token}`);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress && onProgress(e.loaded / e.total);
     xhr.onload = () => {

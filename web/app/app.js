@@ -57,7 +57,7 @@ function Main({ path }) {
   }, [chatId]);
   useEffect(() => {
     const onKey = (e) => {
-      if (e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('dialog[open], .modal')) {
+      if (e.key === 'Escape' && !e.defaultPrevented && !document.querySelector('dialog[open], .modal, .menu')) {
         if (panel) setPanel(null);
         else if (chatId) location.hash = '#/';
       }
@@ -99,7 +99,11 @@ function ChatList({ openPanel }) {
   const [archived, setArchived] = useState(false);
   const me = state.me;
   const chats = sortedChats({ archived, query });
-  const archivedCount = sortedChats({ archived: true }).length;
+  const archivedChats = sortedChats({ archived: true });
+  const archivedCount = archivedChats.length;
+  // Archived chats stay archived when a message arrives (the server keeps the setting); the row
+  // counts the archived chats with unread messages instead.
+  const archivedUnread = archivedChats.filter((c) => c.unreadCount > 0).length;
   const requests = state.pending.length;
   return html`
     <header class="bar">
@@ -122,7 +126,7 @@ function ChatList({ openPanel }) {
     </div>
     ${(archived || archivedCount > 0) &&
     html`<button class="archived-row" onClick=${() => setArchived(!archived)} aria-pressed=${archived}>
-      ${archived ? '← Back to chats' : html`<${Icon} name="archive" size=${20} /> Archived (${archivedCount})`}
+      ${archived ? '← Back to chats' : html`<${Icon} name="archive" size=${20} /> Archived (${archivedCount})${archivedUnread > 0 && html`<span class="badge" data-testid="archived-unread" aria-label=${`${archivedUnread} with unread messages`}>${archivedUnread}</span>`}`}
     </button>`}
     <ul class="chat-list" role="list" aria-label=${archived ? 'Archived chats' : 'Chat list'}>
       ${chats.map((c) => html`<${ChatRow} key=${c.id} chat=${c} />`)}

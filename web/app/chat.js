@@ -5,39 +5,50 @@ import * as store from './store.js';
 import { state, chatTitle, otherMember } from './store.js';
 import * as api from './api.js';
 import { Avatar, linkify, timeOf, dayKey, dayLabel, lastSeenText, userName, fileSize, useMenu } from './util.js';
-import { GroupInfo, ForwardDialog } from './panels.js';
+import { ForwardDialog } from './panels.js';
+import { GroupInfo } from './groupinfo.js';
+import { ChatSearch } from './chatsearch.js';
+import { MessageInfo } from './msginfo.js';
+import { QUICK_REACTIONS, ReactionPicker } from './reactions.js';
 import { Icon, TickIcon } from './icons.js';
-
-const QUICK_REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'];
 
 export function ChatView({ chatId, jumpTo }) {
   const chat = state.chats.get(chatId);
   const [replyTo, setReplyTo] = useState(null);
   const [editing, setEditing] = useState(null);
-  const [info, setInfo] = useState(false);
+  const [side, setSide] = useState(null); // 'info' | 'search' | null
   const [forwarding, setForwarding] = useState(null);
+  const [infoFor, setInfoFor] = useState(null);
+  const [picking, setPicking] = useState(null);
   const [viewer, setViewer] = useState(null);
   const [menu, setMenu] = useState(false);
   useEffect(() => {
     store.loadPins(chatId).catch(() => {});
   }, [chatId]);
   const title = chatTitle(chat);
-  return html`<section class="chat" aria-label=${`Chat with ${title}`} data-testid="chat-view">
-    <${ChatHeader} chat=${chat} title=${title} onInfo=${() => setInfo(!info)} menu=${menu} setMenu=${setMenu} />
+  const toggleSide = (which) => () => setSide(side === which ? null : which);
+  const closeSide = () => setSide(null);
+  const mine = picking && (picking.reactions || []).find((r) => r.userIds.includes(state.me.id));
+  return html`<section class=${`chat ${side ? 'with-panel' : ''}`} aria-label=${`Chat with ${title}`} data-testid="chat-view">
+    <${ChatHeader} chat=${chat} title=${title} onInfo=${toggleSide('info')} onSearch=${toggleSide('search')} menu=${menu} setMenu=${setMenu} />
     <${PinnedBar} chatId=${chatId} />
     <${MessageList} chat=${chat} jumpTo=${jumpTo}
       onReply=${(m) => { setEditing(null); setReplyTo(m); }}
       onEdit=${(m) => { setReplyTo(null); setEditing(m); }}
-      onForward=${setForwarding} onView=${setViewer} />
+      onForward=${setForwarding} onView=${setViewer} onInfo=${setInfoFor} onPick=${setPicking} />
     <${Composer} chat=${chat} replyTo=${replyTo} clearReply=${() => setReplyTo(null)}
       editing=${editing} setEditing=${setEditing} />
-    ${info && html`<${GroupInfo} chat=${chat} onClose=${() => setInfo(false)} />`}
+    ${side === 'info' && html`<${GroupInfo} chat=${chat} onClose=${closeSide} />`}
+    ${side === 'search' && html`<${ChatSearch} chat=${chat} onClose=${closeSide} />`}
+    ${infoFor && html`<${MessageInfo} message=${infoFor} chat=${chat} onClose=${() => setInfoFor(null)} />`}
+    ${picking && html`<${ReactionPicker} current=${mine && mine.emoji} onClose=${() => setPicking(null)}
+      onPick=${(emoji) => { const m = picking; setPicking(null); store.react(m, emoji).catch((e) => store.toast(e.message)); }} />`}
     ${forwarding && html`<${ForwardDialog} message=${forwarding} onClose=${() => setForwarding(null)} />`}
     ${viewer && html`<${Viewer} message=${viewer} onClose=${() => setViewer(null)} />`}
   </section>`;
 }
 
-function ChatHeader({ chat, title, onInfo, menu, setMenu }) {
+function ChatHeader({ chat, title, onInfo, onSearch, menu, setMenu }) {
   const menuRef = useMenu(menu, setMenu);
   const typing = store.typingNames(chat.id);
   let sub;
@@ -57,9 +68,11 @@ function ChatHeader({ chat, title, onInfo, menu, setMenu }) {
       <span class="chat-header-text"><span class="chat-title" data-testid="chat-title">${title}</span><span class="chat-sub" data-testid="chat-sub" aria-live="polite">${sub}</span></span>
     </button>
     <div class="bar-actions">
+      <button class="icon-btn" aria-label="Search in chat" title="Search in chat" onClick=${onSearch}><${Icon} name="search" /></button>
       <button class="icon-btn" aria-label="Chat options" aria-haspopup="menu" aria-expanded=${menu} onClick=${() => setMenu(!menu)}><${Icon} name="more" /></button>
       ${menu && html`<div class="menu right" role="menu" ref=${menuRef}>
         <button role="menuitem" onClick=${() => { setMenu(false); onInfo(); }}>${chat.type === 'group' ? 'Group info' : 'Contact info'}</button>
+        <button role="menuitem" onClick=${() => { setMenu(false); onSearch(); }}>Search</button>
         <button role="menuitem" onClick=${toggle('muted')}>${chat.settings.muted ? 'Unmute' : 'Mute notifications'}</button>
         <button role="menuitem" onClick=${toggle('pinned')}>${chat.settings.pinned ? 'Unpin chat' : 'Pin chat'}</button>
         <button role="menuitem" onClick=${toggle('archived')}>${chat.settings.archived ? 'Unarchive chat' : 'Archive chat'}</button>
@@ -77,7 +90,40 @@ function PinnedBar({ chatId }) {
   </button>`;
 }
 
-function MessageList({ chat, jumpTo, onReply, onEdit, onForward, onView }) {
+/** Where the "N unread messages" divider goes: before the first of the `count` newest messages
+ * from others, counted once (when opening) so that it stays put while new ones arrive. */
+function useUnreadDivider(chat, b, jumpTo, listRef, atBottom) {
+  const [count] = useState(() => chat.unreadCount || 0);
+  const [anchor, setAnchor] = useState(null);
+  const tries = useRef(0);
+  useEffect(() => {
+    if (!count || anchor || b.loading) return;
+    const others = b.list.filter((m) => m.senderId !== state.me.id && m.type !== 'system' && !m.pending);
+    if (others.length < count && b.hasMore && tries.current < 5) {
+      tries.current += 1;
+      store.loadHistory(chat.id);
+      return;
+    }
+    if (!others.length) return;
+    const first = others[Math.max(0, others.length - count)];
+    setAnchor(first.id);
+  });
+  // Show the divider near the top of the view when opening, unless jumping to a message.
+  useLayoutEffect(() => {
+    if (!anchor || jumpTo) return;
+    const el = document.getElementById('unread-divider');
+    const list = listRef.current;
+    if (!el || !list) return;
+    const target = el.getBoundingClientRect().top - list.getBoundingClientRect().top + list.scrollTop - 40;
+    if (target < list.scrollHeight - list.clientHeight - 40) {
+      atBottom.current = false;
+      list.scrollTop = Math.max(0, target);
+    }
+  }, [anchor]);
+  return { anchor, count };
+}
+
+function MessageList({ chat, jumpTo, onReply, onEdit, onForward, onView, onInfo, onPick }) {
   const ref = useRef(null);
   const b = state.messages.get(chat.id) || { list: [], loading: true, hasMore: true };
   const atBottom = useRef(true);
@@ -85,6 +131,7 @@ function MessageList({ chat, jumpTo, onReply, onEdit, onForward, onView }) {
   const prevFirst = useRef(null);
   const [showJump, setShowJump] = useState(false);
   const [highlight, setHighlight] = useState(null);
+  const unread = useUnreadDivider(chat, b, jumpTo, ref, atBottom);
 
   // Keep the view pinned to the bottom on new messages, and steady when older ones load above.
   useLayoutEffect(() => {
@@ -138,8 +185,13 @@ function MessageList({ chat, jumpTo, onReply, onEdit, onForward, onView }) {
       lastDay = day;
       prevSender = null;
     }
+    if (m.id === unread.anchor) {
+      items.push(html`<li class="unread-sep" id="unread-divider" key="unread" data-testid="unread-divider">
+        <span>${unread.count === 1 ? '1 unread message' : `${unread.count} unread messages`}</span></li>`);
+      prevSender = null;
+    }
     items.push(html`<${Message} key=${m.id} m=${m} chat=${chat} first=${prevSender !== m.senderId} highlight=${highlight === m.id}
-      onReply=${onReply} onEdit=${onEdit} onForward=${onForward} onView=${onView} />`);
+      onReply=${onReply} onEdit=${onEdit} onForward=${onForward} onView=${onView} onInfo=${onInfo} onPick=${onPick} />`);
     prevSender = m.type === 'system' ? null : m.senderId;
   }
   return html`<div class="messages-wrap">
@@ -159,7 +211,7 @@ function Ticks({ m }) {
   return html`<span class=${`ticks ${status}`} data-testid="ticks" data-status=${status} title=${label} aria-label=${label}><${TickIcon} status=${status} /></span>`;
 }
 
-function Message({ m, chat, first, highlight, onReply, onEdit, onForward, onView }) {
+function Message({ m, chat, first, highlight, onReply, onEdit, onForward, onView, onInfo, onPick }) {
   const mine = m.senderId === state.me.id;
   const [menu, setMenu] = useState(false);
   const menuRef = useMenu(menu, setMenu);
@@ -213,7 +265,9 @@ function Message({ m, chat, first, highlight, onReply, onEdit, onForward, onView
     ${menu && html`<div class=${`menu msg-menu ${mine ? 'right' : ''}`} role="menu" ref=${menuRef}>
       ${!deleted && html`<div class="react-row" role="group" aria-label="React">
         ${QUICK_REACTIONS.map((e) => html`<button role="menuitem" aria-label=${`React ${e}`} onClick=${act(() => store.react(m, e))}>${e}</button>`)}
+        <button role="menuitem" class="more-reactions" aria-label="More reactions" aria-haspopup="dialog" onClick=${act(() => onPick(m))}><${Icon} name="plus" size=${20} /></button>
       </div>`}
+      ${mine && !deleted && html`<button role="menuitem" onClick=${act(() => onInfo(m))}>Message info</button>`}
       ${!deleted && html`<button role="menuitem" onClick=${act(() => onReply(m))}>Reply</button>`}
       ${!deleted && html`<button role="menuitem" onClick=${act(() => onForward(m))}>Forward</button>`}
       ${!deleted && m.content && html`<button role="menuitem" onClick=${act(() => navigator.clipboard.writeText(m.content))}>Copy</button>`}

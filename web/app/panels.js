@@ -1,5 +1,5 @@
 // The drawers of the left pane (new chat, new group, contacts, settings, search, starred) and the
-// group info and forward dialogs.
+// forward dialog; `Person`, `useAsync` and `MessageHits` are shared with the chat's side panels.
 
 import { html, useState, useEffect, useRef } from '/vendor/htm/standalone.module.js';
 import * as store from './store.js';
@@ -21,7 +21,7 @@ function Drawer({ title, onClose, children, testid }) {
   </section>`;
 }
 
-function Person({ user, sub, children }) {
+export function Person({ user, sub, children }) {
   return html`<div class="person" data-testid="person" data-username=${user.username}>
     <${Avatar} name=${userName(user)} url=${user.avatarUrl} id=${user.id} size=${40} />
     <span class="person-text"><span class="person-name">${userName(user)}</span><small>@${user.username}${sub ? ` · ${sub}` : ''}</small></span>
@@ -29,7 +29,7 @@ function Person({ user, sub, children }) {
   </div>`;
 }
 
-function useAsync() {
+export function useAsync() {
   const [busy, setBusy] = useState(false);
   const run = (fn) => async (...args) => {
     setBusy(true);
@@ -260,10 +260,12 @@ export function Settings({ onClose }) {
   <//>`;
 }
 
-function MessageHits({ messages, onPick }) {
+/** Found or starred messages; `inChat` (search within one chat) titles them by sender, not chat. */
+export function MessageHits({ messages, onPick, inChat = false }) {
+  const sender = (m) => (m.senderId === state.me.id ? 'You' : userName(m.sender));
   return html`<ul class="hits">${messages.map((m) => html`<li><button class="hit" data-testid="search-hit" onClick=${() => onPick(m)}>
-    <span class="row-top"><span class="row-title">${m.chat ? m.chat.name || chatName(m.chatId) : chatName(m.chatId)}</span><span class="row-time">${shortWhen(m.createdAt)}</span></span>
-    <span class="row-preview">${userName(m.sender)}: ${preview(m)}</span>
+    <span class="row-top"><span class="row-title">${inChat ? sender(m) : m.chat ? m.chat.name || chatName(m.chatId) : chatName(m.chatId)}</span><span class="row-time">${shortWhen(m.createdAt)}</span></span>
+    <span class="row-preview">${inChat ? preview(m) : `${userName(m.sender)}: ${preview(m)}`}</span>
   </button></li>`)}</ul>`;
 }
 
@@ -309,53 +311,6 @@ export function Starred({ onClose }) {
     ${items && items.length === 0 && html`<p class="muted">No starred messages. Star one from its menu.</p>`}
     ${items && html`<${MessageHits} messages=${items} onPick=${(m) => (location.hash = `#/chat/${m.chatId}?m=${m.id}`)} />`}
   <//>`;
-}
-
-export function GroupInfo({ chat, onClose }) {
-  const [busy, run] = useAsync();
-  const [adding, setAdding] = useState(false);
-  const [editing, setEditing] = useState(false);
-  const [edit, setEdit] = useState({ name: '', description: '' });
-  const meMember = chat.members.find((m) => m.userId === state.me.id);
-  const admin = meMember && meMember.role === 'admin';
-  const ids = new Set(chat.members.map((m) => m.userId));
-  const candidates = state.contacts.filter((c) => !ids.has(c.contact.id));
-  const refresh = () => store.refreshChat(chat.id);
-  if (chat.type !== 'group') {
-    const other = store.otherMember(chat);
-    const u = other ? other.user : null;
-    return html`<aside class="info-panel" aria-label="Contact info">
-      <header class="bar drawer-bar"><button class="icon-btn" aria-label="Close info" onClick=${onClose}><${Icon} name="close" /></button><h2>Contact info</h2></header>
-      ${u && html`<div class="profile-head"><${Avatar} name=${userName(u)} url=${u.avatarUrl} id=${u.id} size=${96} /><strong>${userName(u)}</strong><small>@${u.username}</small><p>${u.bio}</p></div>`}
-    </aside>`;
-  }
-  return html`<aside class="info-panel" aria-label="Group info" data-testid="group-info">
-    <header class="bar drawer-bar"><button class="icon-btn" aria-label="Close info" onClick=${onClose}><${Icon} name="close" /></button><h2>Group info</h2></header>
-    <div class="drawer-body">
-      <div class="profile-head"><${Avatar} name=${chat.name} url=${chat.avatarUrl} id=${chat.id} size=${96} /><strong>${chat.name}</strong><small>Group · ${chat.members.length} members</small>${chat.description && html`<p>${chat.description}</p>`}
-        ${admin && !editing && html`<button class="small" onClick=${() => { setEdit({ name: chat.name, description: chat.description || '' }); setEditing(true); }}>Edit group</button>`}
-        ${editing && html`<form class="group-edit" onSubmit=${run(async (e) => { e.preventDefault(); await api.put(`/api/chats/${chat.id}`, edit); await refresh(); setEditing(false); })}>
-          <label class="field"><span>Group name</span><input value=${edit.name} maxlength="100" required onInput=${(e) => setEdit({ ...edit, name: e.target.value })} /></label>
-          <label class="field"><span>Description</span><textarea rows="2" value=${edit.description} onInput=${(e) => setEdit({ ...edit, description: e.target.value })}></textarea></label>
-          <span><button class="small primary" type="submit" disabled=${busy}>Save</button> <button class="small" type="button" onClick=${() => setEditing(false)}>Cancel</button></span>
-        </form>`}
-      </div>
-      <h3>Members</h3>
-      ${admin && html`<button class="small" onClick=${() => setAdding(!adding)} aria-expanded=${adding}>Add members</button>`}
-      ${adding && html`<div class="add-list">${candidates.map((c) => html`<${Person} user=${c.contact}><button class="small primary" disabled=${busy} onClick=${run(async () => { await api.post(`/api/chats/${chat.id}/members`, { memberId: c.contact.id }); await refresh(); })} aria-label=${`Add ${c.contact.username} to the group`}>Add</button><//>`)}
-        ${candidates.length === 0 && html`<p class="muted">All your contacts are members.</p>`}</div>`}
-      ${chat.members.map((m) => html`<${Person} user=${m.user} sub=${m.role === 'admin' ? 'admin' : ''}>
-        ${admin && m.userId !== state.me.id && html`
-          <button class="small" disabled=${busy} onClick=${run(async () => { await api.put(`/api/chats/${chat.id}/members/${m.userId}`, { role: m.role === 'admin' ? 'member' : 'admin' }); await refresh(); })}>${m.role === 'admin' ? 'Dismiss as admin' : 'Make admin'}</button>
-          <button class="small danger" disabled=${busy} onClick=${run(async () => { await api.del(`/api/chats/${chat.id}/members/${m.userId}`); await refresh(); })} aria-label=${`Remove ${m.user.username}`}>Remove</button>`}
-      <//>`)}
-      <button class="danger full" disabled=${busy} onClick=${run(async () => {
-        if (!confirm(`Leave ${chat.name}?`)) return;
-        await api.del(`/api/chats/${chat.id}`);
-        location.hash = '#/';
-      })}>Leave group</button>
-    </div>
-  </aside>`;
 }
 
 export function ForwardDialog({ message, onClose }) {

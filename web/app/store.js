@@ -560,7 +560,7 @@ function connect() {
   changed();
 }
 
-function upsertChat(chat) {
+export function upsertChat(chat) {
   const old = state.chats.get(chat.id);
   if (old && !chat.lastMessage) chat.lastMessage = old.lastMessage;
   state.chats.set(chat.id, chat);

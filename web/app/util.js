@@ -132,3 +132,17 @@ export function useMenu(open, setOpen) {
   }, [open]);
   return ref;
 }
+
+/** Escape closes a side panel (not a modal dialog: those close themselves), before the layout's
+ * own Escape handler would close the whole chat. */
+export function useEscape(onClose) {
+  useEffect(() => {
+    const onKey = (e) => {
+      if (e.key !== 'Escape' || e.defaultPrevented || document.querySelector('dialog[open], .menu')) return;
+      e.preventDefault();
+      onClose();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onClose]);
+}

@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MessageDeleted, MessageReaction, MessageUpdated};
-use crate::store::{HistoryKey, MessageRow, NewMessage};
+use crate::store::{HistoryKey, InsertOutcome, MessageRow, NewMessage};
 use crate::wire::{Message, ReactionGroup};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -51,14 +51,6 @@ pub async fn send(
 ) -> AppResult<(Message, bool)> {
     let m = membership(state, auth.user_id, chat).await?;
     let client_id = parse_client_id(request.client_id.as_deref())?;
-    if let Some(client_id) = client_id
-        && let Some(existing) = state
-            .store
-            .fetch_message_by_client_id(auth.user_id, client_id)
-            .await?
-    {
-        return replay(state, auth, chat, existing).await;
-    }
     ensure_may_write(state, auth, &m).await?;
     let content = parse_content(state, auth, &request).await?;
     if let Some(reply) = request.reply_to_id {
@@ -68,35 +60,34 @@ pub async fn send(
     }
     state.throttles.sends.check(&auth.user_id.to_string())?;
     state.throttles.sends.record(&auth.user_id.to_string());
-    let file_id = content.file_id.map(|id| id.to_string());
     let new = NewMessage {
         id: MessageId::new(),
         chat_id: chat,
         sender_id: auth.user_id,
-        client_id,
-        content: &content.text,
-        kind: &content.kind,
-        file_id: file_id.as_deref(),
+        client_id: client_id.map(str::to_owned),
+        content: content.text,
+        kind: content.kind,
+        file_id: content.file_id.map(|id| id.to_string()),
         reply_to_id: request.reply_to_id,
         forwarded: false,
         now: Timestamp::now(),
     };
-    let (row, previous_read) = match state.store.insert_message(&new).await {
-        Ok(inserted) => inserted,
-        Err(err) if crate::store::is_unique_violation(&err) && client_id.is_some() => {
-            // The same clientId raced in from another connection; the first one won.
+    match state.store.insert_message(new).await? {
+        InsertOutcome::Inserted { row, read_since } => {
+            let message = publish(state, &row, read_since, from_socket).await?;
+            Ok((message, true))
+        }
+        InsertOutcome::DuplicateClientId => {
+            // A retry (or the same clientId racing in from another connection): the first wins.
             let existing = state
                 .store
                 .fetch_message_by_client_id(auth.user_id, client_id.unwrap_or_default())
                 .await?
-                .ok_or(AppError::Internal(err.into()))?;
-            return replay(state, auth, chat, existing).await;
+                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("clientId row vanished")))?;
+            replay(state, auth, chat, existing).await
         }
-        Err(err) => return Err(err.into()),
-    };
-    let message = publish(state, &row, from_socket).await?;
-    receipts::announce_read_by_sending(state, &row, previous_read).await?;
-    Ok((message, true))
+        InsertOutcome::NotMember => Err(AppError::not_found("Chat")),
+    }
 }
 
 async fn replay(
@@ -115,16 +106,15 @@ async fn replay(
         .ok_or_else(|| AppError::not_found("Message"))
 }
 
-/// Emits `new_message` for a stored message; recipients' acks record delivery.
+/// Emits `new_message` for a message just stored (recipients' acks record delivery), and the
+/// read receipts sending implies.
 async fn publish(
     state: &AppState,
     row: &MessageRow,
+    read_since: Option<Timestamp>,
     from_socket: Option<Sid>,
 ) -> AppResult<Message> {
-    let message = views(state, row.sender_id, std::slice::from_ref(row))
-        .await?
-        .pop()
-        .ok_or_else(|| AppError::not_found("Message"))?;
+    let message = views::fresh(state, row).await?;
     let members = state.store.list_member_ids(row.chat_id).await?;
     let (ack_state, chat, message_id, at) = (state.clone(), row.chat_id, row.id, row.created_at);
     let on_delivered = move |member: UserId| {
@@ -142,6 +132,9 @@ async fn publish(
             crate::service::files::resign(&state.files, &message, member)
         })
         .await;
+    if let Some(since) = read_since {
+        receipts::announce_read_by_sending(state, row, since).await?;
+    }
     Ok(message)
 }
 
@@ -533,16 +526,21 @@ pub async fn forward(
             chat_id: chat,
             sender_id: auth.user_id,
             client_id: None,
-            content: &source.content,
-            kind: &source.kind,
-            file_id: source.file_id.as_deref(),
+            content: source.content.clone(),
+            kind: source.kind.clone(),
+            file_id: source.file_id.clone(),
             reply_to_id: None,
             forwarded: true,
             now: Timestamp::now(),
         };
-        let (row, previous_read) = state.store.insert_message(&new).await?;
-        forwarded.push(publish(state, &row, None).await?);
-        receipts::announce_read_by_sending(state, &row, previous_read).await?;
+        match state.store.insert_message(new).await? {
+            InsertOutcome::Inserted { row, read_since } => {
+                forwarded.push(publish(state, &row, read_since, None).await?);
+            }
+            InsertOutcome::DuplicateClientId | InsertOutcome::NotMember => {
+                return Err(AppError::not_found("Chat"));
+            }
+        }
     }
     Ok(forwarded)
 }

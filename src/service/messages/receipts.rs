@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MessageDelivered, MessageRead};
 use crate::service::accounts::AuthUser;
 use crate::service::chats::membership;
-use crate::store::{MessageRow, ReceiptKind};
+use crate::store::{Advance, Advanced, MessageRow, ReceiptKind};
 use crate::wire::{Chat, Message};
 
 /// Moves `user`'s delivery watermark in `chat` up to a message and tells the senders whose
@@ -30,17 +30,16 @@ pub async fn record_delivery(
     at: Timestamp,
 ) -> AppResult<()> {
     let now = Timestamp::now();
-    let Some(previous) = state
-        .store
-        .advance_watermark(chat, user, ReceiptKind::Delivered, at, now)
-        .await?
-    else {
+    let advance = Advance {
+        chat,
+        user,
+        kind: ReceiptKind::Delivered,
+        up_to: at,
+        now,
+    };
+    let Some(Advanced { senders, .. }) = state.store.advance_watermark(advance).await? else {
         return Ok(());
     };
-    let senders = state
-        .store
-        .list_senders_between(chat, previous, at, user)
-        .await?;
     let payload = MessageDelivered {
         message_id: message,
         chat_id: chat,
@@ -96,21 +95,19 @@ async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> App
         record_delivery(state, reader, row.chat_id, row.id, row.created_at).await?;
     }
     let now = Timestamp::now();
-    let Some(previous) = state
-        .store
-        .advance_watermark(row.chat_id, reader, ReceiptKind::Read, row.created_at, now)
-        .await?
-    else {
+    let advance = Advance {
+        chat: row.chat_id,
+        user: reader,
+        kind: ReceiptKind::Read,
+        up_to: row.created_at,
+        now,
+    };
+    let Some(Advanced { senders, .. }) = state.store.advance_watermark(advance).await? else {
         return Ok(now);
     };
     let mut to = vec![reader];
     if receipts_on {
-        to.extend(
-            state
-                .store
-                .list_senders_between(row.chat_id, previous, row.created_at, reader)
-                .await?,
-        );
+        to.extend(senders);
     }
     let payload = MessageRead {
         message_id: row.id,
@@ -127,9 +124,8 @@ async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> App
 pub async fn announce_read_by_sending(
     state: &AppState,
     row: &MessageRow,
-    previous_read: Option<Timestamp>,
+    previous: Timestamp,
 ) -> AppResult<()> {
-    let previous = previous_read.unwrap_or(Timestamp::from_millis(-1));
     let senders = state
         .store
         .list_senders_between(row.chat_id, previous, row.created_at, row.sender_id)

@@ -29,43 +29,15 @@ pub async fn views(
         .await?
         .into_iter()
         .collect();
-    let reply_ids: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to_id).collect();
-    let replies: HashMap<MessageId, MessageRow> = state
-        .store
-        .fetch_messages(&reply_ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
-    let mut user_ids: Vec<UserId> = rows.iter().map(|r| r.sender_id).collect();
-    user_ids.extend(replies.values().map(|r| r.sender_id));
-    user_ids.sort();
-    user_ids.dedup();
-    let users: HashMap<UserId, UserRow> = state
-        .store
-        .fetch_users(&user_ids)
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u))
-        .collect();
+    let replies = load_replies(state, rows).await?;
+    let users = load_users(state, rows, &replies).await?;
     let mut members: HashMap<ChatId, Vec<MemberWithUser>> = HashMap::new();
     for row in rows {
         if let std::collections::hash_map::Entry::Vacant(entry) = members.entry(row.chat_id) {
             entry.insert(state.store.list_members(row.chat_id).await?);
         }
     }
-    let file_ids: Vec<FileId> = rows
-        .iter()
-        .filter(|r| r.deleted_at.is_none())
-        .filter_map(|r| r.file_id.as_deref().and_then(FileId::parse))
-        .collect();
-    let files: HashMap<String, FileRow> = state
-        .store
-        .fetch_files(&file_ids)
-        .await?
-        .into_iter()
-        .map(|f| (f.id.to_string(), f))
-        .collect();
+    let files = load_files(state, rows).await?;
     let context = Context {
         viewer,
         files,
@@ -77,6 +49,64 @@ pub async fn views(
         members,
     };
     Ok(rows.iter().map(|row| context.view(row)).collect())
+}
+
+/// A message just stored, as its sender sees it: nobody has received, read, starred or reacted
+/// to it yet, so only its sender, the message it replies to and its file are loaded.
+pub async fn fresh(state: &AppState, row: &MessageRow) -> AppResult<Message> {
+    let rows = std::slice::from_ref(row);
+    let replies = load_replies(state, rows).await?;
+    let context = Context {
+        viewer: row.sender_id,
+        files: load_files(state, rows).await?,
+        signer: &state.files,
+        users: load_users(state, rows, &replies).await?,
+        replies,
+        reactions: Vec::new(),
+        starred: HashSet::new(),
+        members: HashMap::new(),
+    };
+    Ok(context.view(row))
+}
+
+async fn load_replies(
+    state: &AppState,
+    rows: &[MessageRow],
+) -> AppResult<HashMap<MessageId, MessageRow>> {
+    let ids: Vec<MessageId> = rows.iter().filter_map(|r| r.reply_to_id).collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = state.store.fetch_messages(&ids).await?;
+    Ok(found.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// The senders of the messages and of the messages they reply to.
+async fn load_users(
+    state: &AppState,
+    rows: &[MessageRow],
+    replies: &HashMap<MessageId, MessageRow>,
+) -> AppResult<HashMap<UserId, UserRow>> {
+    let mut ids: Vec<UserId> = rows.iter().map(|r| r.sender_id).collect();
+    ids.extend(replies.values().map(|r| r.sender_id));
+    ids.sort();
+    ids.dedup();
+    let found = state.store.fetch_users(&ids).await?;
+    Ok(found.into_iter().map(|u| (u.id, u)).collect())
+}
+
+/// The files of live messages (a tombstone has none).
+async fn load_files(state: &AppState, rows: &[MessageRow]) -> AppResult<HashMap<String, FileRow>> {
+    let ids: Vec<FileId> = rows
+        .iter()
+        .filter(|r| r.deleted_at.is_none())
+        .filter_map(|r| r.file_id.as_deref().and_then(FileId::parse))
+        .collect();
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = state.store.fetch_files(&ids).await?;
+    Ok(found.into_iter().map(|f| (f.id.to_string(), f)).collect())
 }
 
 struct Context<'a> {

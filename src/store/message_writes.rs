@@ -1,0 +1,318 @@
+//! Storing sent messages, many at a time (one group commit, see [`super::group_commit`]).
+//!
+//! Messages of a chat are ordered by `(created_at, id)`. `created_at` comes from the chat's own
+//! clock (`chats.last_message_at`), advanced inside the inserting transaction: the chat rows are
+//! read under the writer's lock (SQLite has one writer; PostgreSQL takes `FOR UPDATE`), so commit
+//! order and `created_at` order agree and a reader paging through history never sees a message
+//! appear behind its cursor. Within a batch, messages of one chat keep their queue order.
+//!
+//! Whatever the batch size, the work is a fixed number of statements: one read of the chats'
+//! clocks, one of the senders' memberships, one multi-row insert, and one update each for the
+//! clocks, the un-hiding and the senders' watermarks.
+
+use std::collections::{HashMap, HashSet};
+
+use sqlx::{Any, AssertSqlSafe, Transaction};
+
+use super::messages::MessageRow;
+use super::receipts::{Mark, ReceiptKind, insert_marks};
+use super::{Backend, distinct, placeholders, values};
+use crate::domain::{ChatId, MessageId, Timestamp, UserId};
+
+/// What sending stores; `created_at` is decided by the chat's clock.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: MessageId,
+    pub chat_id: ChatId,
+    pub sender_id: UserId,
+    pub client_id: Option<String>,
+    pub content: String,
+    pub kind: String,
+    pub file_id: Option<String>,
+    pub reply_to_id: Option<MessageId>,
+    pub forwarded: bool,
+    pub now: Timestamp,
+}
+
+/// What became of one message of a batch.
+#[derive(Debug)]
+pub enum InsertOutcome {
+    /// Stored. Sending reads everything before one's own message: when that covered messages
+    /// of others, `read_since` is where the sender's read watermark was (`None`: nothing new).
+    Inserted {
+        row: Box<MessageRow>,
+        read_since: Option<Timestamp>,
+    },
+    /// The sender already stored a message under this `clientId`.
+    DuplicateClientId,
+    /// The chat is gone or the sender is no longer a member.
+    NotMember,
+}
+
+/// The state of one chat while its messages of the batch get their times.
+struct ChatClock {
+    before: Timestamp,
+    now: Timestamp,
+}
+
+/// Stores the messages in one transaction and answers for each, in order.
+pub(super) async fn insert_messages(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    batch: &[&NewMessage],
+) -> Result<Vec<InsertOutcome>, sqlx::Error> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let taken = existing_client_ids(tx, batch).await?;
+    let chats: Vec<ChatId> = distinct(batch.iter().map(|m| m.chat_id));
+    let mut clocks = read_clocks(tx, backend, &chats).await?;
+    let senders: Vec<UserId> = distinct(batch.iter().map(|m| m.sender_id));
+    let mut reads = read_watermarks(tx, &chats, &senders).await?;
+    let mut seen: HashSet<(UserId, &str)> = HashSet::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut marks = Vec::new();
+    for new in batch {
+        if let Some(client_id) = new.client_id.as_deref()
+            && (taken.contains(&(new.sender_id, client_id.to_owned()))
+                || !seen.insert((new.sender_id, client_id)))
+        {
+            outcomes.push(InsertOutcome::DuplicateClientId);
+            continue;
+        }
+        let (Some(clock), Some(read)) = (
+            clocks.get_mut(&new.chat_id),
+            reads.get_mut(&(new.chat_id, new.sender_id)),
+        ) else {
+            outcomes.push(InsertOutcome::NotMember);
+            continue;
+        };
+        let previous_clock = clock.now;
+        let created_at = if previous_clock >= new.now {
+            Timestamp::from_millis(previous_clock.millis() + 1)
+        } else {
+            new.now
+        };
+        clock.now = created_at;
+        let previous_read = read.replace(created_at);
+        let read_since = previous_read.is_none_or(|r| r < previous_clock);
+        if read_since {
+            // The sender had unread messages; sending reads them, and receipts say when.
+            for kind in [ReceiptKind::Read, ReceiptKind::Delivered] {
+                marks.push(Mark {
+                    chat: new.chat_id,
+                    user: new.sender_id,
+                    kind,
+                    up_to: created_at,
+                    at: new.now,
+                });
+            }
+        }
+        outcomes.push(InsertOutcome::Inserted {
+            row: Box::new(row_of(new, created_at)),
+            read_since: read_since.then(|| previous_read.unwrap_or(Timestamp::from_millis(-1))),
+        });
+    }
+    let rows: Vec<&MessageRow> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InsertOutcome::Inserted { row, .. } => Some(&**row),
+            _ => None,
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(outcomes);
+    }
+    insert_rows(tx, &rows).await?;
+    clocks.retain(|_, c| c.now != c.before);
+    write_clocks(tx, &clocks).await?;
+    let moved: Vec<(ChatId, UserId, Timestamp)> = rows
+        .iter()
+        .map(|r| (r.chat_id, r.sender_id))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .filter_map(|(c, u)| reads.get(&(c, u)).copied().flatten().map(|at| (c, u, at)))
+        .collect();
+    write_sender_watermarks(tx, &moved).await?;
+    insert_marks(tx, &marks).await?;
+    Ok(outcomes)
+}
+
+fn row_of(new: &NewMessage, created_at: Timestamp) -> MessageRow {
+    MessageRow {
+        id: new.id,
+        chat_id: new.chat_id,
+        sender_id: new.sender_id,
+        client_id: new.client_id.clone(),
+        content: new.content.clone(),
+        kind: new.kind.clone(),
+        file_id: new.file_id.clone(),
+        reply_to_id: new.reply_to_id,
+        forwarded: i64::from(new.forwarded),
+        edited_at: None,
+        deleted_at: None,
+        created_at,
+        updated_at: created_at,
+    }
+}
+
+/// `(sender, clientId)` pairs of the batch that are already stored.
+async fn existing_client_ids(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[&NewMessage],
+) -> Result<HashSet<(UserId, String)>, sqlx::Error> {
+    let wanted: Vec<(UserId, &str)> = batch
+        .iter()
+        .filter_map(|m| m.client_id.as_deref().map(|c| (m.sender_id, c)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let senders = distinct(wanted.iter().map(|(s, _)| *s));
+    let sql = format!(
+        "SELECT sender_id, client_id FROM messages WHERE sender_id IN ({}) AND client_id IN ({})",
+        placeholders(1, senders.len()),
+        placeholders(senders.len() + 1, wanted.len()),
+    );
+    let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql));
+    for sender in &senders {
+        query = query.bind(*sender);
+    }
+    for (_, client_id) in &wanted {
+        query = query.bind(*client_id);
+    }
+    Ok(query.fetch_all(&mut **tx).await?.into_iter().collect())
+}
+
+/// The chats' clocks, locked against other writers until the commit.
+async fn read_clocks(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    chats: &[ChatId],
+) -> Result<HashMap<ChatId, ChatClock>, sqlx::Error> {
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    };
+    let sql = format!(
+        "SELECT id, last_message_at FROM chats WHERE id IN ({}) ORDER BY id{lock}",
+        placeholders(1, chats.len())
+    );
+    let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql));
+    for chat in chats {
+        query = query.bind(*chat);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, at)| {
+            (
+                id,
+                ChatClock {
+                    before: at,
+                    now: at,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The senders' read watermarks in these chats; a pair without a row is not a member.
+async fn read_watermarks(
+    tx: &mut Transaction<'static, Any>,
+    chats: &[ChatId],
+    senders: &[UserId],
+) -> Result<HashMap<(ChatId, UserId), Option<Timestamp>>, sqlx::Error> {
+    let sql = format!(
+        "SELECT chat_id, user_id, last_read_at FROM chat_members \
+         WHERE chat_id IN ({}) AND user_id IN ({})",
+        placeholders(1, chats.len()),
+        placeholders(chats.len() + 1, senders.len()),
+    );
+    let mut query = sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql));
+    for chat in chats {
+        query = query.bind(*chat);
+    }
+    for sender in senders {
+        query = query.bind(*sender);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows.into_iter().map(|(c, u, at)| ((c, u), at)).collect())
+}
+
+async fn insert_rows(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[&MessageRow],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "INSERT INTO messages (id, chat_id, sender_id, client_id, content, type, file_id, \
+         reply_to_id, forwarded, created_at, updated_at) VALUES {}",
+        values(rows.len(), 11)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for row in rows {
+        query = query
+            .bind(row.id)
+            .bind(row.chat_id)
+            .bind(row.sender_id)
+            .bind(row.client_id.clone())
+            .bind(row.content.clone())
+            .bind(row.kind.clone())
+            .bind(row.file_id.clone())
+            .bind(row.reply_to_id)
+            .bind(row.forwarded)
+            .bind(row.created_at)
+            .bind(row.updated_at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Moves the chats' clocks and shows the chats again to members who had deleted them.
+async fn write_clocks(
+    tx: &mut Transaction<'static, Any>,
+    clocks: &HashMap<ChatId, ChatClock>,
+) -> Result<(), sqlx::Error> {
+    for (table, set, filter) in [
+        (
+            "chats",
+            "last_message_at = v.column2",
+            "chats.id = v.column1",
+        ),
+        (
+            "chat_members",
+            "hidden = 0, settings_updated_at = v.column2",
+            "chat_members.chat_id = v.column1 AND chat_members.hidden = 1",
+        ),
+    ] {
+        let sql = format!(
+            "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
+            values(clocks.len(), 2)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for (chat, clock) in clocks {
+            query = query.bind(*chat).bind(clock.now);
+        }
+        query.execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Sending reads and delivers everything up to one's own message.
+async fn write_sender_watermarks(
+    tx: &mut Transaction<'static, Any>,
+    moved: &[(ChatId, UserId, Timestamp)],
+) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
+         FROM (VALUES {}) AS v \
+         WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
+        values(moved.len(), 3)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for (chat, user, at) in moved {
+        query = query.bind(*chat).bind(*user).bind(*at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}

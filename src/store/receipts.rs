@@ -1,0 +1,317 @@
+//! Receipt watermarks: per member and chat, "delivered up to" and "read up to" a point in the
+//! chat's history, and the record of each advance (which says who received or read what, when).
+//!
+//! Advances come from every recipient of every message, so they go through the group commit:
+//! a batch reads the watermarks it touches once, moves them in one update, records the advances
+//! in one insert, and finds whom to tell in one query.
+
+use std::collections::HashMap;
+
+use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
+
+use super::group_commit::Write;
+use super::{Backend, Store, distinct, placeholders, values};
+use crate::domain::{ChatId, Timestamp, UserId};
+
+/// One advance of a member's read or delivery watermark.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReceiptMark {
+    pub user_id: UserId,
+    pub kind: String,
+    pub up_to: Timestamp,
+    pub marked_at: Timestamp,
+}
+
+/// Which watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiptKind {
+    Delivered,
+    Read,
+}
+
+impl ReceiptKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            ReceiptKind::Delivered => "delivered",
+            ReceiptKind::Read => "read",
+        }
+    }
+}
+
+/// A request to move `user`'s watermark of `kind` in `chat` forward to `up_to`.
+#[derive(Debug, Clone, Copy)]
+pub struct Advance {
+    pub chat: ChatId,
+    pub user: UserId,
+    pub kind: ReceiptKind,
+    pub up_to: Timestamp,
+    pub now: Timestamp,
+}
+
+/// A watermark that moved: where it was, and who else sent messages it now covers.
+#[derive(Debug, Clone)]
+pub struct Advanced {
+    pub previous: Timestamp,
+    pub senders: Vec<UserId>,
+}
+
+/// A recorded advance, to insert.
+pub(super) struct Mark {
+    pub chat: ChatId,
+    pub user: UserId,
+    pub kind: ReceiptKind,
+    pub up_to: Timestamp,
+    pub at: Timestamp,
+}
+
+/// A member's two watermarks during a batch; -1 stands for "never".
+#[derive(Clone, Copy)]
+struct Marks {
+    delivered: i64,
+    read: i64,
+    changed: bool,
+}
+
+impl Store {
+    /// Moves a watermark forward (never back) and records the advance; `None` when it did not
+    /// move (already there, or not a member). Moving the read watermark moves delivery too.
+    pub async fn advance_watermark(
+        &self,
+        advance: Advance,
+    ) -> Result<Option<Advanced>, sqlx::Error> {
+        self.group_commit
+            .submit(|reply| Write::Watermark(advance, reply))
+            .await
+    }
+
+    /// The first advance of each member's watermarks that covers a message created at `at`.
+    pub async fn list_receipt_marks(
+        &self,
+        chat: ChatId,
+        at: Timestamp,
+    ) -> Result<Vec<ReceiptMark>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT user_id, kind, min(up_to) AS up_to, min(marked_at) AS marked_at \
+             FROM receipt_marks WHERE chat_id = $1 AND up_to >= $2 GROUP BY user_id, kind",
+        )
+        .bind(chat)
+        .bind(at)
+        .fetch_all(&self.reader)
+        .await
+    }
+
+    /// Who sent messages in `chat` created in `(after, up_to]`, other than `except`.
+    pub async fn list_senders_between(
+        &self,
+        chat: ChatId,
+        after: Timestamp,
+        up_to: Timestamp,
+        except: UserId,
+    ) -> Result<Vec<UserId>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT sender_id FROM messages WHERE chat_id = $1 AND created_at > $2 \
+             AND created_at <= $3 AND sender_id <> $4",
+        )
+        .bind(chat)
+        .bind(after)
+        .bind(up_to)
+        .bind(except)
+        .fetch_all(&self.reader)
+        .await
+    }
+}
+
+/// Applies the advances of a batch in order; answers for each.
+pub(super) async fn advance_watermarks(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    batch: &[&Advance],
+) -> Result<Vec<Option<Advanced>>, sqlx::Error> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut current = read_marks(tx, backend, batch).await?;
+    let mut marks = Vec::new();
+    let mut moved: Vec<Option<Timestamp>> = Vec::with_capacity(batch.len());
+    for advance in batch {
+        let Some(state) = current.get_mut(&(advance.chat, advance.user)) else {
+            moved.push(None);
+            continue;
+        };
+        let up_to = advance.up_to.millis();
+        let watermark = match advance.kind {
+            ReceiptKind::Delivered => &mut state.delivered,
+            ReceiptKind::Read => &mut state.read,
+        };
+        if *watermark >= up_to {
+            moved.push(None);
+            continue;
+        }
+        moved.push(Some(Timestamp::from_millis(*watermark)));
+        *watermark = up_to;
+        state.changed = true;
+        marks.push(mark(advance, advance.kind));
+        if advance.kind == ReceiptKind::Read {
+            // Whatever is read has been delivered.
+            state.delivered = state.delivered.max(up_to);
+            marks.push(mark(advance, ReceiptKind::Delivered));
+        }
+    }
+    current.retain(|_, s| s.changed);
+    write_marks(tx, &current).await?;
+    insert_marks(tx, &marks).await?;
+    let mut senders = senders_between(tx, batch, &moved).await?;
+    Ok(moved
+        .into_iter()
+        .enumerate()
+        .map(|(i, previous)| {
+            previous.map(|previous| Advanced {
+                previous,
+                senders: senders.remove(&i).unwrap_or_default(),
+            })
+        })
+        .collect())
+}
+
+fn mark(advance: &Advance, kind: ReceiptKind) -> Mark {
+    Mark {
+        chat: advance.chat,
+        user: advance.user,
+        kind,
+        up_to: advance.up_to,
+        at: advance.now,
+    }
+}
+
+/// The watermarks a batch touches (locked on PostgreSQL); a pair without a row is no member.
+async fn read_marks(
+    tx: &mut Transaction<'static, Any>,
+    backend: Backend,
+    batch: &[&Advance],
+) -> Result<HashMap<(ChatId, UserId), Marks>, sqlx::Error> {
+    let chats = distinct(batch.iter().map(|a| a.chat));
+    let users = distinct(batch.iter().map(|a| a.user));
+    let lock = match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " ORDER BY chat_id, user_id FOR UPDATE",
+    };
+    let sql = format!(
+        "SELECT chat_id, user_id, COALESCE(last_delivered_at, -1), COALESCE(last_read_at, -1) \
+         FROM chat_members WHERE chat_id IN ({}) AND user_id IN ({}){lock}",
+        placeholders(1, chats.len()),
+        placeholders(chats.len() + 1, users.len()),
+    );
+    let mut query = sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql));
+    for chat in &chats {
+        query = query.bind(*chat);
+    }
+    for user in &users {
+        query = query.bind(*user);
+    }
+    let rows = query.fetch_all(&mut **tx).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(chat, user, delivered, read)| {
+            let marks = Marks {
+                delivered,
+                read,
+                changed: false,
+            };
+            ((chat, user), marks)
+        })
+        .collect())
+}
+
+/// Writes the moved watermarks; the `CASE`s keep them from moving back should another node
+/// have moved them further meanwhile.
+async fn write_marks(
+    tx: &mut Transaction<'static, Any>,
+    changed: &HashMap<(ChatId, UserId), Marks>,
+) -> Result<(), sqlx::Error> {
+    if changed.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "UPDATE chat_members SET \
+         last_delivered_at = CASE WHEN COALESCE(last_delivered_at, -1) < v.column3 \
+           THEN v.column3 ELSE last_delivered_at END, \
+         last_read_at = CASE WHEN COALESCE(last_read_at, -1) < v.column4 \
+           THEN v.column4 ELSE last_read_at END \
+         FROM (VALUES {}) AS v \
+         WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
+        values(changed.len(), 4)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for ((chat, user), marks) in changed {
+        query = query
+            .bind(*chat)
+            .bind(*user)
+            .bind(marks.delivered)
+            .bind(marks.read);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// Records advances (the history behind `GET /api/messages/:id/receipts`).
+pub(super) async fn insert_marks(
+    tx: &mut Transaction<'static, Any>,
+    marks: &[Mark],
+) -> Result<(), sqlx::Error> {
+    if marks.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
+        values(marks.len(), 5)
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for mark in marks {
+        query = query
+            .bind(mark.chat)
+            .bind(mark.user)
+            .bind(mark.kind.as_str())
+            .bind(mark.up_to)
+            .bind(mark.at);
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// For each advance that moved, the other senders of the messages it newly covers, in one
+/// query for the whole batch.
+async fn senders_between(
+    tx: &mut Transaction<'static, Any>,
+    batch: &[&Advance],
+    moved: &[Option<Timestamp>],
+) -> Result<HashMap<usize, Vec<UserId>>, sqlx::Error> {
+    let ranges: Vec<(usize, &Advance, Timestamp)> = batch
+        .iter()
+        .zip(moved)
+        .enumerate()
+        .filter_map(|(i, (a, m))| m.map(|previous| (i, *a, previous)))
+        .collect();
+    if ranges.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let sql = format!(
+        "SELECT DISTINCT v.column1, m.sender_id FROM (VALUES {}) AS v \
+         JOIN messages m ON m.chat_id = v.column2 AND m.created_at > v.column3 \
+         AND m.created_at <= v.column4 AND m.sender_id <> v.column5",
+        values(ranges.len(), 5)
+    );
+    let mut query = sqlx::query_as::<_, (i64, UserId)>(AssertSqlSafe(sql));
+    for (i, advance, previous) in &ranges {
+        query = query
+            .bind(*i as i64)
+            .bind(advance.chat)
+            .bind(*previous)
+            .bind(advance.up_to)
+            .bind(advance.user);
+    }
+    let mut senders: HashMap<usize, Vec<UserId>> = HashMap::new();
+    for (i, sender) in query.fetch_all(&mut **tx).await? {
+        senders.entry(i as usize).or_default().push(sender);
+    }
+    Ok(senders)
+}
