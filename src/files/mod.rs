@@ -3,9 +3,11 @@
 //! The local disk under `<data_dir>/files/` by default; S3-compatible object storage through
 //! `object_store` when `[files.s3] bucket` is set. Objects are named by server-generated ids
 //! (`files/<id>`, `thumbs/<id>`), never by what the uploader called them. The pure parts of
-//! handling an upload live beside it: [`sniff`] (what the bytes are), [`images`] (decode,
-//! strip, thumbnail) and [`signed`] (URLs an `<img>` can load without a token).
+//! handling an upload live beside it: [`sniff`] (what the bytes are), [`duration`] (how long
+//! audio and video play), [`images`] (decode, strip, thumbnail) and [`signed`] (URLs an `<img>`
+//! can load without a token).
 
+pub mod duration;
 pub mod images;
 pub mod signed;
 pub mod sniff;

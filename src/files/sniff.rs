@@ -92,28 +92,6 @@ fn looks_like_text(head: &[u8]) -> bool {
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t' | '\u{c}'))
 }
 
-/// The playing time, when the container says it in its first bytes: WAV's header does (data
-/// size over byte rate). Other containers keep it further in and are not parsed.
-pub fn duration_ms(head: &[u8], detected: &Detected) -> Option<i64> {
-    if !matches!(detected.mime.as_str(), "audio/x-wav" | "audio/wav") {
-        return None;
-    }
-    let u32_at = |at: usize| -> Option<u32> {
-        Some(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?))
-    };
-    let (mut at, mut byte_rate) = (12, None);
-    while at + 8 <= head.len() {
-        let size = u32_at(at + 4)?;
-        match &head[at..at + 4] {
-            b"fmt " => byte_rate = u32_at(at + 16).filter(|r| *r > 0),
-            b"data" => return Some(i64::from(size) * 1000 / i64::from(byte_rate?)),
-            _ => {}
-        }
-        at += 8 + size as usize + (size as usize & 1);
-    }
-    None
-}
-
 /// Whether the name's extension claims a different type than the bytes have.
 pub fn contradicts(name: &str, detected: &Detected) -> bool {
     let claimed = extension(name).and_then(|ext| mime_guess::from_ext(&ext).first());
@@ -217,21 +195,6 @@ mod tests {
             detect(b"<?xml version='1.0'?><svg onload=x>").mime,
             "image/svg+xml"
         );
-    }
-
-    #[test]
-    fn wav_headers_tell_the_duration() {
-        // 8000 Hz, mono, 16 bit: 16000 bytes a second; 24000 bytes of data = 1.5 s.
-        let mut wav = b"RIFF\0\0\0\0WAVEfmt \x10\0\0\0\x01\0\x01\0".to_vec();
-        wav.extend_from_slice(&8000u32.to_le_bytes());
-        wav.extend_from_slice(&16000u32.to_le_bytes());
-        wav.extend_from_slice(&[2, 0, 16, 0]);
-        wav.extend_from_slice(b"data");
-        wav.extend_from_slice(&24000u32.to_le_bytes());
-        let detected = detect(&wav);
-        assert_eq!(detected.kind, "audio");
-        assert_eq!(duration_ms(&wav, &detected), Some(1500));
-        assert_eq!(duration_ms(PNG, &detect(PNG)), None);
     }
 
     #[test]

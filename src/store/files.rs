@@ -2,7 +2,9 @@
 //!
 //! A file is readable by its uploader and by the members of a chat holding a message (not deleted
 //! for everyone) that carries it. Avatars are referenced by URL from `users.avatar_url` and
-//! `chats.avatar_url`, which embed the file id.
+//! `chats.avatar_url`. A file is an avatar only where one of those equals the URL minted for it
+//! (`UrlSigner::avatar_url`, signed, so computed by the caller): a profile link that merely
+//! contains a file's id, which anyone may set, must not keep that file alive.
 
 use sqlx::FromRow;
 
@@ -28,9 +30,9 @@ pub struct FileRow {
 const FILE_COLUMNS: &str = "id, uploader_id, name, mime_type, kind, size, width, height, \
     duration_ms, thumbnail_mime, created_at";
 
-/// Where a user's or a chat's avatar URL names `files.id` (aliased `f`).
-const AVATAR: &str = "EXISTS (SELECT 1 FROM users u WHERE u.avatar_url LIKE '%' || f.id || '%') \
-    OR EXISTS (SELECT 1 FROM chats c WHERE c.avatar_url LIKE '%' || f.id || '%')";
+/// Where a user's or a chat's avatar URL is exactly `$2`.
+const AVATAR: &str = "EXISTS (SELECT 1 FROM users u WHERE u.avatar_url = $2) \
+    OR EXISTS (SELECT 1 FROM chats c WHERE c.avatar_url = $2)";
 
 /// Where a message not deleted for everyone carries `files.id` (aliased `f`).
 const LIVE_MESSAGE: &str =
@@ -111,42 +113,78 @@ impl Store {
         Ok(found.is_some())
     }
 
-    /// Whether a user's or a chat's avatar URL names the file.
-    pub async fn fetch_file_is_avatar(&self, file: FileId) -> Result<bool, sqlx::Error> {
+    /// Whether the file is someone's avatar: `avatar_url` is the URL minted for it.
+    pub async fn fetch_file_is_avatar(
+        &self,
+        file: FileId,
+        avatar_url: &str,
+    ) -> Result<bool, sqlx::Error> {
         let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT 1 FROM files f WHERE f.id = $1 AND ({AVATAR})"
         )))
         .bind(file)
+        .bind(avatar_url)
         .fetch_optional(&self.reader)
         .await?;
         Ok(found.is_some())
     }
 
-    /// Whether a live message or an avatar uses the file.
-    pub async fn fetch_file_in_use(&self, file: FileId) -> Result<bool, sqlx::Error> {
+    /// Whether a live message or an avatar uses the file (`avatar_url`: the URL minted for it).
+    pub async fn fetch_file_in_use(
+        &self,
+        file: FileId,
+        avatar_url: &str,
+    ) -> Result<bool, sqlx::Error> {
         let found: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT 1 FROM files f WHERE f.id = $1 AND ({LIVE_MESSAGE} OR {AVATAR})"
         )))
         .bind(file)
+        .bind(avatar_url)
         .fetch_optional(&self.reader)
         .await?;
         Ok(found.is_some())
     }
 
-    /// Files created before `before` that no live message and no avatar uses.
-    pub async fn list_unused_files(
+    /// Files created before `before` that no live message uses, in id order after `after`; the
+    /// caller checks which are avatars with [`Store::list_avatar_urls_in_use`].
+    pub async fn list_unattached_files(
         &self,
         before: Timestamp,
+        after: Option<FileId>,
         limit: i64,
     ) -> Result<Vec<FileRow>, sqlx::Error> {
+        // Ids are text in both databases; "" sorts before every id.
+        let after = after.map(|id| id.to_string()).unwrap_or_default();
         sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {FILE_COLUMNS} FROM files f WHERE f.created_at < $1 AND NOT ({LIVE_MESSAGE} OR {AVATAR}) \
-             ORDER BY f.created_at LIMIT $2"
+            "SELECT {FILE_COLUMNS} FROM files f WHERE f.created_at < $1 AND f.id > $2 \
+             AND NOT {LIVE_MESSAGE} ORDER BY f.id LIMIT $3"
         )))
         .bind(before)
+        .bind(after)
         .bind(limit)
         .fetch_all(&self.reader)
         .await
+    }
+
+    /// Those of `urls` that are a user's or a chat's avatar URL.
+    pub async fn list_avatar_urls_in_use(
+        &self,
+        urls: &[String],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        if urls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list: Vec<String> = (1..=urls.len()).map(|i| format!("${i}")).collect();
+        let list = list.join(", ");
+        let sql = format!(
+            "SELECT avatar_url FROM users WHERE avatar_url IN ({list}) \
+             UNION SELECT avatar_url FROM chats WHERE avatar_url IN ({list})"
+        );
+        let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+        for url in urls {
+            query = query.bind(url);
+        }
+        query.fetch_all(&self.reader).await
     }
 
     pub async fn delete_file(&self, id: FileId) -> Result<(), sqlx::Error> {

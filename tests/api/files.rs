@@ -624,11 +624,7 @@ async fn the_uploader_deletes_unused_files_but_not_ones_in_use() {
 
 #[tokio::test]
 async fn files_nothing_uses_are_swept_after_the_grace_period() {
-    let app = TestApp::spawn_with(|c| {
-        c.files.cleanup_interval_secs = 1;
-        c.files.orphan_grace_secs = 2;
-    })
-    .await;
+    let app = spawn_sweeping().await;
     let alice = app.register("alice").await;
     let bob = app.register("bob").await;
     let chat = group(&alice, "g", &[&bob]).await;
@@ -659,6 +655,15 @@ async fn files_nothing_uses_are_swept_after_the_grace_period() {
     assert_eq!(leftovers(&app).await, (0, 0, 0));
 }
 
+/// A server that sweeps every second files unused for two.
+async fn spawn_sweeping() -> TestApp {
+    TestApp::spawn_with(|c| {
+        c.files.cleanup_interval_secs = 1;
+        c.files.orphan_grace_secs = 2;
+    })
+    .await
+}
+
 /// Polls a count until it equals `want`, for at most 15 s.
 async fn wait_until(app: &TestApp, sql: &str, want: i64) {
     for _ in 0..150 {
@@ -668,6 +673,172 @@ async fn wait_until(app: &TestApp, sql: &str, want: i64) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("{sql} never reached {want}");
+}
+
+/// A box of an MP4: 32-bit size, type, body.
+fn mp4_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut out = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(body);
+    out
+}
+
+/// An MP4 whose `moov` (with a version 0 `mvhd`) follows 200 KB of media, as cameras write it.
+fn mp4_moov_last(timescale: u32, duration: u32) -> Vec<u8> {
+    let mut file = mp4_box(b"ftyp", b"isom\0\0\x02\0isommp41");
+    file.extend(mp4_box(b"mdat", &noise(200_000)));
+    let mut mvhd = vec![0; 12];
+    mvhd.extend_from_slice(&timescale.to_be_bytes());
+    mvhd.extend_from_slice(&duration.to_be_bytes());
+    mvhd.resize(100, 0);
+    file.extend(mp4_box(b"moov", &mp4_box(b"mvhd", &mvhd)));
+    file
+}
+
+/// An EBML element with an 8-byte size.
+fn ebml(id: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut out = id.to_vec();
+    out.push(0x01);
+    out.extend_from_slice(&(body.len() as u64).to_be_bytes()[1..]);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A WebM: EBML header, a segment of unknown size (as recorders write it), `Info` with
+/// `Duration` in the default 1 ms ticks, and a cluster.
+fn webm(duration_ms: f64) -> Vec<u8> {
+    let mut file = ebml(b"\x1a\x45\xdf\xa3", b"\x42\x86\x81\x01\x42\x82\x84webm");
+    file.extend_from_slice(b"\x18\x53\x80\x67\x01\xff\xff\xff\xff\xff\xff\xff");
+    file.extend(ebml(
+        b"\x15\x49\xa9\x66",
+        &ebml(b"\x44\x89", &duration_ms.to_be_bytes()),
+    ));
+    file.extend(ebml(b"\x1f\x43\xb6\x75", &noise(5000)));
+    file
+}
+
+/// One Ogg page holding one packet (of at most 255 bytes); the checksum is left zero.
+fn ogg_page(granule: u64, packet: &[u8]) -> Vec<u8> {
+    let mut page = b"OggS\0\x02".to_vec();
+    page.extend_from_slice(&granule.to_le_bytes());
+    page.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, packet.len() as u8]);
+    page.extend_from_slice(packet);
+    page
+}
+
+/// An Ogg Opus stream of `pages` audio pages whose last granule is `granule` (48 kHz, after a
+/// pre-skip of 312).
+fn ogg_opus(pages: u64, granule: u64) -> Vec<u8> {
+    let mut file = ogg_page(0, b"OpusHead\x01\x02\x38\x01\x80\xbb\0\0\0\0\0");
+    for n in 1..pages {
+        file.extend(ogg_page(n * 960, &noise(250)));
+    }
+    file.extend(ogg_page(granule, &noise(100)));
+    file
+}
+
+#[tokio::test]
+async fn mp4_webm_and_ogg_uploads_record_the_duration_their_container_states() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let video = uploaded(&app, &alice, "clip.mp4", &mp4_moov_last(600, 1500)).await;
+    assert_eq!(
+        (&video["kind"], &video["mimeType"]),
+        (&json!("video"), &json!("video/mp4"))
+    );
+    assert_eq!(video["durationMs"], 2500);
+    let call = uploaded(&app, &alice, "call.webm", &webm(4321.0)).await;
+    assert_eq!(
+        (&call["kind"], &call["durationMs"]),
+        (&json!("video"), &json!(4321))
+    );
+    let opus = uploaded(&app, &alice, "voice.ogg", &ogg_opus(400, 312 + 48_000 * 8)).await;
+    assert_eq!(
+        (&opus["kind"], &opus["durationMs"]),
+        (&json!("audio"), &json!(8000))
+    );
+    // A stream whose container states nothing: null.
+    let silent = uploaded(&app, &alice, "live.webm", &webm(f64::NAN)).await;
+    assert_eq!(silent["kind"], "video");
+    assert!(silent["durationMs"].is_null());
+
+    let chat = group(&alice, "g", &[&bob]).await;
+    let sent = send_file(&alice, &chat, &video, json!({})).await;
+    assert_eq!(sent.status, 201, "{}", sent.body);
+    assert_eq!(sent.body["type"], "video");
+    assert_eq!(sent.body["file"]["durationMs"], 2500);
+    let history = bob.get(&format!("/api/chats/{chat}/messages")).await;
+    assert_eq!(history.body["messages"][0]["file"]["durationMs"], 2500);
+}
+
+/// The file id in an avatar URL (`/api/files/<id>/thumbnail?…`).
+fn avatar_file(url: &str) -> String {
+    url.trim_start_matches("/api/files/")
+        .split('/')
+        .next()
+        .expect("an id")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_link_that_merely_names_a_file_does_not_keep_its_uploader_from_deleting_it() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let resp = upload_to(&app, &alice, "/api/users/me/avatar", "me.png", &png(40, 40)).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let avatar = avatar_file(resp.body["user"]["avatarUrl"].as_str().expect("url"));
+    alice
+        .delete(&format!("/api/files/{avatar}"))
+        .await
+        .assert_error(409, "conflict");
+    // Bob's profile and a group's picture link to Alice's files without being their avatar URLs.
+    let named = uploaded(&app, &alice, "named.bin", &noise(10)).await;
+    let forged = uploaded(&app, &alice, "forged.bin", &noise(10)).await;
+    let link = format!("https://img.example/{}.png", id(&named));
+    let resp = bob
+        .put("/api/auth/profile", json!({"avatarUrl": link}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let chat = group(&bob, "g", &[&alice]).await;
+    let fake = format!("/api/files/{}/thumbnail?avatar=1&sig=00", id(&forged));
+    let resp = bob
+        .put(&format!("/api/chats/{chat}"), json!({"avatarUrl": fake}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    for file in [&named, &forged] {
+        let resp = alice.delete(&format!("/api/files/{}", id(file))).await;
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_keeps_avatars_but_not_files_a_profile_link_merely_names() {
+    let app = spawn_sweeping().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let resp = upload_to(&app, &alice, "/api/users/me/avatar", "me.png", &png(40, 40)).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let avatar_url = resp.body["user"]["avatarUrl"]
+        .as_str()
+        .expect("url")
+        .to_owned();
+    let named = uploaded(&app, &alice, "named.bin", &noise(10)).await;
+    let fake = format!("/api/files/{}/thumbnail?avatar=1&sig=00", id(&named));
+    let resp = bob
+        .put("/api/auth/profile", json!({"avatarUrl": fake}))
+        .await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let named_query = format!("SELECT count(*) FROM files WHERE id = '{}'", id(&named));
+    wait_until(&app, &named_query, 0).await;
+    // The avatar is older than the swept file, so the same sweeps looked at it.
+    let avatar_query = format!(
+        "SELECT count(*) FROM files WHERE id = '{}'",
+        avatar_file(&avatar_url)
+    );
+    assert_eq!(app.count(&avatar_query).await, 1);
+    assert_eq!(fetch(&app, &avatar_url, None).await.0, 200);
 }
 
 #[tokio::test]

@@ -82,7 +82,10 @@ pub async fn authorize_download(
         Credential::Bearer(auth) => may_read(state, &row, auth.user_id).await?,
         Credential::Signed(signature) => match state.files.signer.verify(id, variant, signature) {
             Some(Grant::Viewer(viewer)) => may_read(state, &row, viewer).await?,
-            Some(Grant::Avatar) => state.store.fetch_file_is_avatar(id).await?,
+            Some(Grant::Avatar) => {
+                let url = state.files.signer.avatar_url(id);
+                state.store.fetch_file_is_avatar(id, &url).await?
+            }
             None => false,
         },
     };
@@ -116,7 +119,8 @@ pub async fn delete(state: &AppState, auth: &AuthUser, id: FileId) -> AppResult<
         .await?
         .filter(|row| row.uploader_id == auth.user_id)
         .ok_or_else(|| AppError::not_found("File"))?;
-    if state.store.fetch_file_in_use(row.id).await? {
+    let avatar_url = state.files.signer.avatar_url(row.id);
+    if state.store.fetch_file_in_use(row.id, &avatar_url).await? {
         return Err(AppError::Conflict(
             "The file is still used by a message or an avatar".into(),
         ));
@@ -131,19 +135,32 @@ async fn remove(state: &AppState, row: &FileRow) -> AppResult<()> {
 }
 
 /// Removes files older than the grace period that no live message and no avatar uses; returns
-/// how many went.
+/// how many went. A file is an avatar when an avatar URL is exactly the one minted for it, which
+/// the database cannot compute (it is signed), so each batch is checked here; the batches go by
+/// id, since avatars stay behind.
 pub async fn sweep_unused(state: &AppState) -> AppResult<usize> {
     let grace = state.config.files.orphan_grace_secs;
     let before = Timestamp::from_millis(Timestamp::now().millis() - grace as i64 * 1000);
-    let mut removed = 0;
+    let (mut removed, mut after) = (0, None);
     loop {
-        let batch = state.store.list_unused_files(before, 100).await?;
-        if batch.is_empty() {
+        let batch = state
+            .store
+            .list_unattached_files(before, after, 100)
+            .await?;
+        let Some(last) = batch.last() else {
             return Ok(removed);
-        }
-        for row in &batch {
-            remove(state, row).await?;
-            removed += 1;
+        };
+        after = Some(last.id);
+        let urls: Vec<String> = batch
+            .iter()
+            .map(|row| state.files.signer.avatar_url(row.id))
+            .collect();
+        let avatars = state.store.list_avatar_urls_in_use(&urls).await?;
+        for (row, url) in batch.iter().zip(&urls) {
+            if !avatars.contains(url) {
+                remove(state, row).await?;
+                removed += 1;
+            }
         }
     }
 }

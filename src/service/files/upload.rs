@@ -10,6 +10,7 @@ use crate::app::AppState;
 use crate::domain::{FileId, Timestamp};
 use crate::error::{AppError, AppResult};
 use crate::files::Variant;
+use crate::files::duration;
 use crate::files::images::{self, ImageError, Shape};
 use crate::files::sniff::{self, Detected, SNIFF_BYTES};
 use crate::service::accounts::AuthUser;
@@ -97,7 +98,6 @@ pub struct Received {
     temp: TempFile,
     name: String,
     detected: Detected,
-    duration_ms: Option<i64>,
     purpose: Purpose,
 }
 
@@ -114,7 +114,7 @@ where
 {
     let name = sniff::parse_name(&incoming.name).map_err(|m| AppError::invalid("file", m))?;
     let (temp, out) = TempFile::create(state).await?;
-    let (detected, head) = copy_counted(state, out, incoming.chunks).await?;
+    let detected = copy_counted(state, out, incoming.chunks).await?;
     if sniff::contradicts(&name, &detected) {
         return Err(AppError::UnsupportedMediaType(format!(
             "The content is {}, which its name does not say",
@@ -129,20 +129,18 @@ where
     Ok(Received {
         temp,
         name,
-        duration_ms: sniff::duration_ms(&head, &detected),
         detected,
         purpose,
     })
 }
 
-/// Processes a received file (images: pixel cap, metadata stripped, thumbnail), checks the
-/// quota, and stores it; returns its row.
+/// Processes a received file (images: pixel cap, metadata stripped, thumbnail; audio and
+/// video: duration), checks the quota, and stores it; returns its row.
 pub async fn finish(state: &AppState, auth: &AuthUser, received: Received) -> AppResult<FileRow> {
     let Received {
         temp,
         name,
         detected,
-        duration_ms,
         purpose,
     } = received;
     let processed = if detected.kind == "image" {
@@ -150,6 +148,7 @@ pub async fn finish(state: &AppState, auth: &AuthUser, received: Received) -> Ap
     } else {
         None
     };
+    let duration_ms = probe_duration(&temp, &detected).await?;
     let size = tokio::fs::metadata(&temp.path).await.map_err(io)?.len();
     check_quota(state, auth, size).await?;
     let row = FileRow {
@@ -175,12 +174,12 @@ pub async fn finish(state: &AppState, auth: &AuthUser, received: Received) -> Ap
 }
 
 /// Copies the chunks to `out`, deciding the kind from the first bytes and stopping with 413 as
-/// soon as the count passes that kind's limit; returns the kind and those first bytes.
+/// soon as the count passes that kind's limit; returns the kind.
 async fn copy_counted<S>(
     state: &AppState,
     mut out: tokio::fs::File,
     mut chunks: S,
-) -> AppResult<(Detected, Vec<u8>)>
+) -> AppResult<Detected>
 where
     S: Stream<Item = AppResult<Bytes>> + Unpin,
 {
@@ -219,7 +218,23 @@ where
     if total > limit_for(&detected) {
         return Err(too_large(limit_for(&detected)));
     }
-    Ok((detected, head))
+    Ok(detected)
+}
+
+/// How long audio or video plays, if its container says; the reads block, so they run off the
+/// async threads.
+async fn probe_duration(temp: &TempFile, detected: &Detected) -> AppResult<Option<i64>> {
+    if !matches!(detected.kind, "audio" | "video") {
+        return Ok(None);
+    }
+    let (path, detected) = (temp.path.clone(), detected.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        Ok(duration::duration_ms(&mut file, &detected))
+    })
+    .await
+    .map_err(|err| AppError::Internal(err.into()))?;
+    result.map_err(io)
 }
 
 async fn process_image(
