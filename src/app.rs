@@ -21,9 +21,21 @@ use crate::service::files::{Files, spawn_sweeper};
 use crate::service::limits::Throttle;
 use crate::store::Store;
 
-/// Everything a request or an event handler needs; cheap to clone.
+/// Everything a request or an event handler needs; cheap to clone (one reference count), since
+/// every request, event and acknowledgement holds a copy.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] shares.
+pub struct Shared {
     pub config: Arc<Config>,
     pub store: Store,
     pub tokens: TokenKeys,
@@ -58,7 +70,7 @@ impl App {
         let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
         store.migrate().await.context("migrating the database")?;
         let (io_layer, io) = realtime::socket_layer(&config);
-        let state = AppState {
+        let state = AppState(Arc::new(Shared {
             tokens: TokenKeys::new(
                 config.auth.jwt_secret.expose(),
                 config.auth.access_token_ttl_secs,
@@ -85,7 +97,7 @@ impl App {
             },
             store,
             config: Arc::new(config),
-        };
+        }));
         realtime::register(&io, state.clone());
         spawn_sweeper(state.clone());
         let router = crate::http::router(state.clone(), io_layer);

@@ -27,6 +27,13 @@ pub(crate) fn session_room(session: SessionId) -> String {
     format!("session:{session}")
 }
 
+/// A payload as JSON text, to send the same bytes to many sockets without serializing again.
+fn to_json<T: Serialize>(payload: &T) -> Option<Box<serde_json::value::RawValue>> {
+    serde_json::value::to_raw_value(payload)
+        .inspect_err(|err| tracing::error!(%err, "payload not serializable"))
+        .ok()
+}
+
 /// Sends events to connected clients.
 #[derive(Clone)]
 pub struct Notifier {
@@ -108,6 +115,9 @@ impl Notifier {
     /// (never the socket it was sent from), each other member's devices with an ack request;
     /// the first ack from a member's device calls `on_delivered` with that member. `view_for`
     /// gives a member's own copy when it differs (file URLs are signed per viewer).
+    ///
+    /// The message is serialized once and the same JSON text goes to every member; each member
+    /// still gets their own emit, so an ack says whose device it came from, on any node.
     pub async fn new_message<F, V>(
         &self,
         members: &[UserId],
@@ -116,49 +126,57 @@ impl Notifier {
         on_delivered: F,
         view_for: V,
     ) where
-        F: Fn(UserId) + Clone + Send + Sync + 'static,
+        F: Fn(UserId) + Send + Sync + 'static,
         V: Fn(UserId) -> Option<Message>,
     {
+        let Some(shared) = to_json(message) else {
+            return;
+        };
         let sender = message.sender_id;
         let own_devices = match from_socket.and_then(|sid| self.io.get_socket(sid)) {
             Some(socket) => {
                 socket
                     .to(user_room(sender))
-                    .emit(events::NEW_MESSAGE, message)
+                    .emit(events::NEW_MESSAGE, &shared)
                     .await
             }
             None => {
                 self.io
                     .to(user_room(sender))
-                    .emit(events::NEW_MESSAGE, message)
+                    .emit(events::NEW_MESSAGE, &shared)
                     .await
             }
         };
         if let Err(err) = own_devices {
             tracing::warn!(%err, "emit new_message to the sender's devices failed");
         }
+        let mut acks = Vec::with_capacity(members.len());
         for member in members.iter().copied().filter(|m| *m != sender) {
-            let own = view_for(member);
-            let message = own.as_ref().unwrap_or(message);
-            let acks = self
+            let own = view_for(member).as_ref().and_then(to_json);
+            let payload = own.as_deref().unwrap_or(&shared);
+            let sent = self
                 .io
                 .to(user_room(member))
-                .emit_with_ack::<_, serde_json::Value>(events::NEW_MESSAGE, message)
+                .emit_with_ack::<_, serde_json::Value>(events::NEW_MESSAGE, payload)
                 .await;
-            let Ok(acks) = acks else {
-                continue;
-            };
-            let on_delivered = on_delivered.clone();
-            tokio::spawn(async move {
-                let mut acks = std::pin::pin!(acks);
-                while let Some((_, ack)) = acks.next().await {
-                    if ack.is_ok() {
-                        on_delivered(member);
-                        break;
-                    }
-                }
-            });
+            if let Ok(stream) = sent {
+                acks.push(stream.map(move |(_, ack)| (member, ack.is_ok())).boxed());
+            }
         }
+        if acks.is_empty() {
+            return;
+        }
+        // One task per message waits for every member's acks (until the ack timeout).
+        tokio::spawn(async move {
+            let mut acks = futures_util::stream::select_all(acks);
+            let mut delivered = Vec::new();
+            while let Some((member, ok)) = acks.next().await {
+                if ok && !delivered.contains(&member) {
+                    delivered.push(member);
+                    on_delivered(member);
+                }
+            }
+        });
     }
 
     pub async fn message_updated(&self, members: &[UserId], payload: &MessageUpdated) {

@@ -4,6 +4,8 @@
 //! members, roles) are for admins; a member may always leave. When the last admin leaves, the
 //! oldest remaining member becomes admin.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -14,7 +16,9 @@ use crate::app::AppState;
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MemberAdded, MemberRemoved, MessagePinned};
-use crate::store::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
+use crate::store::{
+    ChatMembers, ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat,
+};
 use crate::wire::{Chat, ChatMember, ChatSettings, Message, PublicUser};
 
 pub const ONE_ON_ONE: &str = "one_on_one";
@@ -56,6 +60,21 @@ pub async fn membership(state: &AppState, user: UserId, chat: ChatId) -> AppResu
         (Some(chat), Some(member)) => Ok(Membership { chat, member }),
         _ => Err(AppError::not_found("Chat")),
     }
+}
+
+/// The members of a chat the caller belongs to, from the store's cache: what sending and
+/// typing need, without reading the caller's own member row. Anyone else gets 404.
+pub async fn members_of(
+    state: &AppState,
+    user: UserId,
+    chat: ChatId,
+) -> AppResult<Arc<ChatMembers>> {
+    state
+        .store
+        .fetch_chat_members(chat)
+        .await?
+        .filter(|m| m.ids.contains(&user))
+        .ok_or_else(|| AppError::not_found("Chat"))
 }
 
 fn require_admin(m: &Membership) -> AppResult<()> {

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::accounts::AuthUser;
-use super::chats::membership;
+use super::chats::members_of;
 use crate::app::AppState;
 use crate::domain::{ChatId, UserId};
 use crate::error::AppResult;
@@ -12,8 +12,8 @@ use crate::realtime::events::Typing;
 /// `typing_start`: tells the other members once, and ends it after the timeout unless renewed.
 /// Like a message, it does not cross a block in a one-on-one chat.
 pub async fn start(state: &AppState, auth: &AuthUser, chat: ChatId) -> AppResult<()> {
-    let m = membership(state, auth.user_id, chat).await?;
-    super::messages::ensure_may_write(state, auth, &m).await?;
+    let members = members_of(state, auth.user_id, chat).await?;
+    super::messages::ensure_may_write(state, auth, &members).await?;
     let (generation, was_typing) = state.typing.start(chat, auth.user_id);
     if !was_typing {
         announce(state, chat, auth.user_id, true).await?;
@@ -32,7 +32,7 @@ pub async fn start(state: &AppState, auth: &AuthUser, chat: ChatId) -> AppResult
 
 /// `typing_stop`.
 pub async fn stop(state: &AppState, auth: &AuthUser, chat: ChatId) -> AppResult<()> {
-    membership(state, auth.user_id, chat).await?;
+    members_of(state, auth.user_id, chat).await?;
     if state.typing.stop(chat, auth.user_id) {
         announce(state, chat, auth.user_id, false).await?;
     }

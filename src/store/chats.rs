@@ -1,5 +1,7 @@
 //! Chats, their members and each member's own settings for a chat.
 
+use std::sync::Arc;
+
 use sqlx::{AssertSqlSafe, FromRow};
 
 use super::Store;
@@ -40,6 +42,13 @@ pub struct MemberRow {
 }
 
 /// A member with their user row.
+/// Who is in a chat: what sending and fan-out need, kept in the store's cache.
+#[derive(Debug)]
+pub struct ChatMembers {
+    pub kind: String,
+    pub ids: Vec<UserId>,
+}
+
 #[derive(Debug, Clone)]
 pub struct MemberWithUser {
     pub member: MemberRow,
@@ -90,7 +99,9 @@ impl Store {
         for (user, role) in chat.members {
             insert_member(&mut tx, row.id, *user, role, row.created_at).await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.caches.members.forget(&row.id);
+        Ok(())
     }
 
     pub async fn fetch_chat(&self, id: ChatId) -> Result<Option<ChatRow>, sqlx::Error> {
@@ -181,12 +192,39 @@ impl Store {
             .collect())
     }
 
-    /// The ids of the members of `chat`.
+    /// The ids of the members of `chat` (none when there is no such chat).
     pub async fn list_member_ids(&self, chat: ChatId) -> Result<Vec<UserId>, sqlx::Error> {
-        sqlx::query_scalar("SELECT user_id FROM chat_members WHERE chat_id = $1")
-            .bind(chat)
-            .fetch_all(&self.reader)
-            .await
+        let members = self.fetch_chat_members(chat).await?;
+        Ok(members.map(|m| m.ids.clone()).unwrap_or_default())
+    }
+
+    /// A chat's type and members, from the cache when it has them (see [`super::cache`]).
+    pub async fn fetch_chat_members(
+        &self,
+        chat: ChatId,
+    ) -> Result<Option<Arc<ChatMembers>>, sqlx::Error> {
+        if let Some(hit) = self.caches.members.get(&chat) {
+            return Ok(Some(hit));
+        }
+        let generation = self.caches.members.generation();
+        let rows: Vec<(String, Option<UserId>)> = sqlx::query_as(
+            "SELECT c.type, m.user_id FROM chats c \
+             LEFT JOIN chat_members m ON m.chat_id = c.id WHERE c.id = $1",
+        )
+        .bind(chat)
+        .fetch_all(&self.reader)
+        .await?;
+        let Some((kind, _)) = rows.first() else {
+            return Ok(None);
+        };
+        let members = Arc::new(ChatMembers {
+            kind: kind.clone(),
+            ids: rows.iter().filter_map(|(_, id)| *id).collect(),
+        });
+        self.caches
+            .members
+            .put(generation, chat, Arc::clone(&members));
+        Ok(Some(members))
     }
 
     /// Everyone who shares a chat with `user`.
@@ -254,6 +292,7 @@ impl Store {
         }
         touch_chat(&mut tx, chat, now).await?;
         tx.commit().await?;
+        self.caches.members.forget(&chat);
         Ok(added)
     }
 
@@ -305,6 +344,7 @@ impl Store {
         }
         touch_chat(&mut tx, chat, now).await?;
         tx.commit().await?;
+        self.caches.members.forget(&chat);
         Ok(promoted)
     }
 
@@ -407,6 +447,7 @@ impl Store {
             .bind(chat)
             .execute(&self.writer)
             .await?;
+        self.caches.members.forget(&chat);
         Ok(())
     }
 

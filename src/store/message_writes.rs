@@ -16,7 +16,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::messages::MessageRow;
 use super::receipts::{Mark, ReceiptKind, insert_marks};
-use super::{Backend, distinct, placeholders, values};
+use super::{Backend, distinct, placeholders, statement_chunks, values};
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
 
 /// What sending stores; `created_at` is decided by the chat's clock.
@@ -67,8 +67,8 @@ pub(super) async fn insert_messages(
     let taken = existing_client_ids(tx, batch).await?;
     let chats: Vec<ChatId> = distinct(batch.iter().map(|m| m.chat_id));
     let mut clocks = read_clocks(tx, backend, &chats).await?;
-    let senders: Vec<UserId> = distinct(batch.iter().map(|m| m.sender_id));
-    let mut reads = read_watermarks(tx, &chats, &senders).await?;
+    let pairs: Vec<(ChatId, UserId)> = distinct(batch.iter().map(|m| (m.chat_id, m.sender_id)));
+    let mut reads = read_watermarks(tx, &pairs).await?;
     let mut seen: HashSet<(UserId, &str)> = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut marks = Vec::new();
@@ -165,23 +165,20 @@ async fn existing_client_ids(
         .iter()
         .filter_map(|m| m.client_id.as_deref().map(|c| (m.sender_id, c)))
         .collect();
-    if wanted.is_empty() {
-        return Ok(HashSet::new());
+    let mut taken = HashSet::new();
+    for chunk in statement_chunks(&wanted, 2) {
+        let sql = format!(
+            "SELECT m.sender_id, m.client_id FROM (VALUES {}) AS v \
+             JOIN messages m ON m.sender_id = v.column1 AND m.client_id = v.column2",
+            values(chunk.len(), 2)
+        );
+        let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql)).persistent(false);
+        for (sender, client_id) in chunk {
+            query = query.bind(*sender).bind(*client_id);
+        }
+        taken.extend(query.fetch_all(&mut **tx).await?);
     }
-    let senders = distinct(wanted.iter().map(|(s, _)| *s));
-    let sql = format!(
-        "SELECT sender_id, client_id FROM messages WHERE sender_id IN ({}) AND client_id IN ({})",
-        placeholders(1, senders.len()),
-        placeholders(senders.len() + 1, wanted.len()),
-    );
-    let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql));
-    for sender in &senders {
-        query = query.bind(*sender);
-    }
-    for (_, client_id) in &wanted {
-        query = query.bind(*client_id);
-    }
-    Ok(query.fetch_all(&mut **tx).await?.into_iter().collect())
+    Ok(taken)
 }
 
 /// The chats' clocks, locked against other writers until the commit.
@@ -198,7 +195,7 @@ async fn read_clocks(
         "SELECT id, last_message_at FROM chats WHERE id IN ({}) ORDER BY id{lock}",
         placeholders(1, chats.len())
     );
-    let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql));
+    let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql)).persistent(false);
     for chat in chats {
         query = query.bind(*chat);
     }
@@ -220,27 +217,38 @@ async fn read_clocks(
 /// The senders' read watermarks in these chats; a pair without a row is not a member.
 async fn read_watermarks(
     tx: &mut Transaction<'static, Any>,
-    chats: &[ChatId],
-    senders: &[UserId],
+    pairs: &[(ChatId, UserId)],
 ) -> Result<HashMap<(ChatId, UserId), Option<Timestamp>>, sqlx::Error> {
-    let sql = format!(
-        "SELECT chat_id, user_id, last_read_at FROM chat_members \
-         WHERE chat_id IN ({}) AND user_id IN ({})",
-        placeholders(1, chats.len()),
-        placeholders(chats.len() + 1, senders.len()),
-    );
-    let mut query = sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql));
-    for chat in chats {
-        query = query.bind(*chat);
+    let mut found = HashMap::new();
+    for chunk in statement_chunks(pairs, 2) {
+        let sql = format!(
+            "SELECT m.chat_id, m.user_id, m.last_read_at FROM (VALUES {}) AS v \
+             JOIN chat_members m ON m.chat_id = v.column1 AND m.user_id = v.column2",
+            values(chunk.len(), 2)
+        );
+        let mut query =
+            sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql))
+                .persistent(false);
+        for (chat, user) in chunk {
+            query = query.bind(*chat).bind(*user);
+        }
+        let rows = query.fetch_all(&mut **tx).await?;
+        found.extend(rows.into_iter().map(|(c, u, at)| ((c, u), at)));
     }
-    for sender in senders {
-        query = query.bind(*sender);
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows.into_iter().map(|(c, u, at)| ((c, u), at)).collect())
+    Ok(found)
 }
 
 async fn insert_rows(
+    tx: &mut Transaction<'static, Any>,
+    rows: &[&MessageRow],
+) -> Result<(), sqlx::Error> {
+    for chunk in statement_chunks(rows, 11) {
+        insert_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn insert_chunk(
     tx: &mut Transaction<'static, Any>,
     rows: &[&MessageRow],
 ) -> Result<(), sqlx::Error> {
@@ -249,7 +257,7 @@ async fn insert_rows(
          reply_to_id, forwarded, created_at, updated_at) VALUES {}",
         values(rows.len(), 11)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for row in rows {
         query = query
             .bind(row.id)
@@ -273,6 +281,17 @@ async fn write_clocks(
     tx: &mut Transaction<'static, Any>,
     clocks: &HashMap<ChatId, ChatClock>,
 ) -> Result<(), sqlx::Error> {
+    let clocks: Vec<(ChatId, Timestamp)> = clocks.iter().map(|(c, k)| (*c, k.now)).collect();
+    for chunk in statement_chunks(&clocks, 2) {
+        write_clock_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn write_clock_chunk(
+    tx: &mut Transaction<'static, Any>,
+    clocks: &[(ChatId, Timestamp)],
+) -> Result<(), sqlx::Error> {
     for (table, set, filter) in [
         (
             "chats",
@@ -289,9 +308,9 @@ async fn write_clocks(
             "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
             values(clocks.len(), 2)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (chat, clock) in clocks {
-            query = query.bind(*chat).bind(clock.now);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for (chat, at) in clocks {
+            query = query.bind(*chat).bind(*at);
         }
         query.execute(&mut **tx).await?;
     }
@@ -303,13 +322,23 @@ async fn write_sender_watermarks(
     tx: &mut Transaction<'static, Any>,
     moved: &[(ChatId, UserId, Timestamp)],
 ) -> Result<(), sqlx::Error> {
+    for chunk in statement_chunks(moved, 3) {
+        write_sender_chunk(tx, chunk).await?;
+    }
+    Ok(())
+}
+
+async fn write_sender_chunk(
+    tx: &mut Transaction<'static, Any>,
+    moved: &[(ChatId, UserId, Timestamp)],
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
          FROM (VALUES {}) AS v \
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
         values(moved.len(), 3)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for (chat, user, at) in moved {
         query = query.bind(*chat).bind(*user).bind(*at);
     }

@@ -9,6 +9,7 @@
 //! fail with `SQLITE_BUSY` when a read transaction upgrades), writes go through a one-connection
 //! pool. On PostgreSQL the writer is the same pool as the readers.
 
+mod cache;
 mod chats;
 mod contacts;
 mod files;
@@ -21,7 +22,7 @@ mod receipts;
 mod sessions;
 mod users;
 
-pub use chats::{ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
+pub use chats::{ChatMembers, ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
 pub use files::FileRow;
 pub use message_writes::{InsertOutcome, NewMessage};
@@ -51,6 +52,7 @@ pub struct Store {
     writer: AnyPool,
     backend: Backend,
     group_commit: group_commit::GroupCommit,
+    caches: std::sync::Arc<cache::Caches>,
 }
 
 impl Store {
@@ -67,12 +69,16 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_parent_dir(url)?;
         }
-        let reader = pool_options(backend, max_connections.max(1))
+        let reader = pool_options(backend, max_connections.max(1), READER_CACHE_KIB)
             .connect(url)
             .await
             .context("connecting to the database")?;
         let writer = match backend {
-            Backend::Sqlite => pool_options(backend, 1).connect(url).await?,
+            Backend::Sqlite => {
+                pool_options(backend, 1, WRITER_CACHE_KIB)
+                    .connect(url)
+                    .await?
+            }
             Backend::Postgres => reader.clone(),
         };
         let group_commit = group_commit::GroupCommit::start(writer.clone(), backend);
@@ -81,6 +87,7 @@ impl Store {
             writer,
             backend,
             group_commit,
+            caches: std::sync::Arc::new(cache::Caches::new()),
         })
     }
 
@@ -118,6 +125,8 @@ impl Store {
         let done = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
             .execute(&self.writer)
             .await?;
+        // The test changed rows behind the store's back.
+        self.caches.clear();
         Ok(done.rows_affected())
     }
 
@@ -127,18 +136,29 @@ impl Store {
     }
 }
 
-fn pool_options(backend: Backend, max: u32) -> AnyPoolOptions {
+/// SQLite page cache of each reading connection and of the writer. The writer's is larger: it
+/// touches the newest pages of every index of every busy chat on each commit.
+const READER_CACHE_KIB: u32 = 8 * 1024;
+const WRITER_CACHE_KIB: u32 = 32 * 1024;
+
+fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
+        // A broken connection fails its query and is replaced; pinging before every query
+        // would double the round trips of the hottest paths.
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    conn.execute(
+                    // temp_store: statement journals (multi-row inserts with the search
+                    // trigger) stay in memory instead of a temporary file.
+                    let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                    )
-                    .await?;
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib};"
+                    );
+                    conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }
                 Ok(())
             })
@@ -170,6 +190,16 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The most parameters one multi-row statement binds. SQLite looks up each parameter's name by
+/// walking all of them, so binding n parameters costs n²: thousands in one statement cost more
+/// than the statement.
+pub(crate) const MAX_PARAMS: usize = 200;
+
+/// Slices of `items` small enough for one statement of `columns` parameters per row.
+pub(crate) fn statement_chunks<T>(items: &[T], columns: usize) -> std::slice::Chunks<'_, T> {
+    items.chunks((MAX_PARAMS / columns).max(1))
 }
 
 /// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` parameters, for multi-row statements.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
 use super::group_commit::Write;
-use super::{Backend, Store, distinct, placeholders, values};
+use super::{Backend, Store, distinct, statement_chunks, values};
 use crate::domain::{ChatId, Timestamp, UserId};
 
 /// One advance of a member's read or delivery watermark.
@@ -189,37 +189,34 @@ async fn read_marks(
     backend: Backend,
     batch: &[&Advance],
 ) -> Result<HashMap<(ChatId, UserId), Marks>, sqlx::Error> {
-    let chats = distinct(batch.iter().map(|a| a.chat));
-    let users = distinct(batch.iter().map(|a| a.user));
+    let pairs = distinct(batch.iter().map(|a| (a.chat, a.user)));
     let lock = match backend {
         Backend::Sqlite => "",
-        Backend::Postgres => " ORDER BY chat_id, user_id FOR UPDATE",
+        Backend::Postgres => " ORDER BY m.chat_id, m.user_id FOR UPDATE OF m",
     };
-    let sql = format!(
-        "SELECT chat_id, user_id, COALESCE(last_delivered_at, -1), COALESCE(last_read_at, -1) \
-         FROM chat_members WHERE chat_id IN ({}) AND user_id IN ({}){lock}",
-        placeholders(1, chats.len()),
-        placeholders(chats.len() + 1, users.len()),
-    );
-    let mut query = sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql));
-    for chat in &chats {
-        query = query.bind(*chat);
-    }
-    for user in &users {
-        query = query.bind(*user);
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(chat, user, delivered, read)| {
+    let mut found = HashMap::new();
+    for chunk in statement_chunks(&pairs, 2) {
+        let sql = format!(
+            "SELECT m.chat_id, m.user_id, COALESCE(m.last_delivered_at, -1), \
+             COALESCE(m.last_read_at, -1) FROM (VALUES {}) AS v \
+             JOIN chat_members m ON m.chat_id = v.column1 AND m.user_id = v.column2{lock}",
+            values(chunk.len(), 2)
+        );
+        let mut query =
+            sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql)).persistent(false);
+        for (chat, user) in chunk {
+            query = query.bind(*chat).bind(*user);
+        }
+        for (chat, user, delivered, read) in query.fetch_all(&mut **tx).await? {
             let marks = Marks {
                 delivered,
                 read,
                 changed: false,
             };
-            ((chat, user), marks)
-        })
-        .collect())
+            found.insert((chat, user), marks);
+        }
+    }
+    Ok(found)
 }
 
 /// Writes the moved watermarks; the `CASE`s keep them from moving back should another node
@@ -228,9 +225,17 @@ async fn write_marks(
     tx: &mut Transaction<'static, Any>,
     changed: &HashMap<(ChatId, UserId), Marks>,
 ) -> Result<(), sqlx::Error> {
-    if changed.is_empty() {
-        return Ok(());
+    let changed: Vec<(&(ChatId, UserId), &Marks)> = changed.iter().collect();
+    for chunk in statement_chunks(&changed, 4) {
+        write_marks_chunk(tx, chunk).await?;
     }
+    Ok(())
+}
+
+async fn write_marks_chunk(
+    tx: &mut Transaction<'static, Any>,
+    changed: &[(&(ChatId, UserId), &Marks)],
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE chat_members SET \
          last_delivered_at = CASE WHEN COALESCE(last_delivered_at, -1) < v.column3 \
@@ -241,7 +246,7 @@ async fn write_marks(
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
         values(changed.len(), 4)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for ((chat, user), marks) in changed {
         query = query
             .bind(*chat)
@@ -258,14 +263,21 @@ pub(super) async fn insert_marks(
     tx: &mut Transaction<'static, Any>,
     marks: &[Mark],
 ) -> Result<(), sqlx::Error> {
-    if marks.is_empty() {
-        return Ok(());
+    for chunk in statement_chunks(marks, 5) {
+        insert_marks_chunk(tx, chunk).await?;
     }
+    Ok(())
+}
+
+async fn insert_marks_chunk(
+    tx: &mut Transaction<'static, Any>,
+    marks: &[Mark],
+) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
         values(marks.len(), 5)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for mark in marks {
         query = query
             .bind(mark.chat)
@@ -291,17 +303,27 @@ async fn senders_between(
         .enumerate()
         .filter_map(|(i, (a, m))| m.map(|previous| (i, *a, previous)))
         .collect();
-    if ranges.is_empty() {
-        return Ok(HashMap::new());
+    let mut senders: HashMap<usize, Vec<UserId>> = HashMap::new();
+    for chunk in statement_chunks(&ranges, 5) {
+        for (i, sender) in senders_chunk(tx, chunk).await? {
+            senders.entry(i).or_default().push(sender);
+        }
     }
+    Ok(senders)
+}
+
+async fn senders_chunk(
+    tx: &mut Transaction<'static, Any>,
+    ranges: &[(usize, &Advance, Timestamp)],
+) -> Result<Vec<(usize, UserId)>, sqlx::Error> {
     let sql = format!(
         "SELECT DISTINCT v.column1, m.sender_id FROM (VALUES {}) AS v \
          JOIN messages m ON m.chat_id = v.column2 AND m.created_at > v.column3 \
          AND m.created_at <= v.column4 AND m.sender_id <> v.column5",
         values(ranges.len(), 5)
     );
-    let mut query = sqlx::query_as::<_, (i64, UserId)>(AssertSqlSafe(sql));
-    for (i, advance, previous) in &ranges {
+    let mut query = sqlx::query_as::<_, (i64, UserId)>(AssertSqlSafe(sql)).persistent(false);
+    for (i, advance, previous) in ranges {
         query = query
             .bind(*i as i64)
             .bind(advance.chat)
@@ -309,9 +331,6 @@ async fn senders_between(
             .bind(advance.up_to)
             .bind(advance.user);
     }
-    let mut senders: HashMap<usize, Vec<UserId>> = HashMap::new();
-    for (i, sender) in query.fetch_all(&mut **tx).await? {
-        senders.entry(i as usize).or_default().push(sender);
-    }
-    Ok(senders)
+    let found = query.fetch_all(&mut **tx).await?;
+    Ok(found.into_iter().map(|(i, u)| (i as usize, u)).collect())
 }

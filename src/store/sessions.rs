@@ -74,14 +74,22 @@ impl Store {
         id: SessionId,
         now: Timestamp,
     ) -> Result<Option<(UserId, String)>, sqlx::Error> {
-        sqlx::query_as(
+        if let Some(hit) = self.caches.sessions.get(&id) {
+            return Ok(Some(hit));
+        }
+        let generation = self.caches.sessions.generation();
+        let live: Option<(UserId, String)> = sqlx::query_as(
             "SELECT s.user_id, u.role FROM sessions s JOIN users u ON u.id = s.user_id \
              WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2 AND u.is_active = 1",
         )
         .bind(id)
         .bind(now)
         .fetch_optional(&self.reader)
-        .await
+        .await?;
+        if let Some(live) = &live {
+            self.caches.sessions.put(generation, id, live.clone());
+        }
+        Ok(live)
     }
 
     pub async fn list_sessions(&self, user: UserId) -> Result<Vec<SessionRow>, sqlx::Error> {
@@ -121,6 +129,7 @@ impl Store {
         if token.used_at.is_some() {
             revoke_session_in(&mut tx, token.session_id, now).await?;
             tx.commit().await?;
+            self.caches.sessions.forget(&token.session_id);
             return Ok(RefreshOutcome::Replayed {
                 session_id: token.session_id,
                 user_id: token.user_id,
@@ -171,6 +180,7 @@ impl Store {
         .bind(now)
         .execute(&self.writer)
         .await?;
+        self.caches.sessions.forget(&id);
         Ok(done.rows_affected() > 0)
     }
 
@@ -182,7 +192,7 @@ impl Store {
         now: Timestamp,
     ) -> Result<Vec<SessionId>, sqlx::Error> {
         let keep = keep.map(|k| k.to_string()).unwrap_or_default();
-        sqlx::query_scalar(
+        let revoked = sqlx::query_scalar(
             "UPDATE sessions SET revoked_at = $3 \
              WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL RETURNING id",
         )
@@ -190,7 +200,9 @@ impl Store {
         .bind(keep)
         .bind(now)
         .fetch_all(&self.writer)
-        .await
+        .await;
+        self.caches.sessions.clear();
+        revoked
     }
 
     pub async fn insert_password_reset(
@@ -255,6 +267,8 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.caches.sessions.clear();
+        self.caches.users.forget(&user);
         Ok(Some((user, revoked)))
     }
 }

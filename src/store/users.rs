@@ -2,7 +2,7 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Store, like_escape};
+use super::{Store, like_escape, placeholders};
 use crate::domain::{Timestamp, UserId};
 
 /// The columns of `users`, in the order [`UserRow`] reads them.
@@ -89,8 +89,9 @@ impl Store {
             .ok_or(sqlx::Error::RowNotFound)
     }
 
+    /// A user, from the cache when it has them (see [`super::cache`]).
     pub async fn fetch_user(&self, id: UserId) -> Result<Option<UserRow>, sqlx::Error> {
-        self.fetch_user_from(&self.reader, id).await
+        Ok(self.fetch_users(&[id]).await?.pop())
     }
 
     async fn fetch_user_from(
@@ -108,19 +109,31 @@ impl Store {
 
     /// The users with these ids that exist, in no particular order.
     pub async fn fetch_users(&self, ids: &[UserId]) -> Result<Vec<UserRow>, sqlx::Error> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders = (1..=ids.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({placeholders})");
-        let mut query = sqlx::query_as(AssertSqlSafe(sql));
+        let mut found = Vec::with_capacity(ids.len());
+        let mut missing = Vec::new();
         for id in ids {
+            match self.caches.users.get(id) {
+                Some(user) => found.push(user),
+                None => missing.push(*id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let generation = self.caches.users.generation();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ({})",
+            placeholders(1, missing.len())
+        );
+        let mut query = sqlx::query_as::<_, UserRow>(AssertSqlSafe(sql));
+        for id in &missing {
             query = query.bind(*id);
         }
-        query.fetch_all(&self.reader).await
+        for user in query.fetch_all(&self.reader).await? {
+            self.caches.users.put(generation, user.id, user.clone());
+            found.push(user);
+        }
+        Ok(found)
     }
 
     /// Finds a user by username (ignoring case) or email (stored lower-case).
@@ -215,6 +228,7 @@ impl Store {
         .bind(update.display_name.as_deref().map(fold))
         .execute(&self.writer)
         .await?;
+        self.caches.users.forget(&id);
         Ok(())
     }
 
@@ -236,6 +250,7 @@ impl Store {
         .bind(now)
         .execute(&self.writer)
         .await?;
+        self.caches.users.forget(&id);
         Ok(())
     }
 
@@ -251,6 +266,7 @@ impl Store {
             .bind(now)
             .execute(&self.writer)
             .await?;
+        self.caches.users.forget(&id);
         Ok(())
     }
 
@@ -261,6 +277,8 @@ impl Store {
             .bind(Timestamp::now())
             .execute(&self.writer)
             .await?;
+        self.caches.users.forget(&id);
+        self.caches.sessions.clear();
         Ok(())
     }
 
@@ -270,6 +288,7 @@ impl Store {
             .bind(at)
             .execute(&self.writer)
             .await?;
+        self.caches.users.forget(&id);
         Ok(())
     }
 }

@@ -27,6 +27,8 @@ pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
     pub config: Config,
+    /// The server's own store: statements run through it also reset its caches.
+    store: letschat::store::Store,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     pg_database: Option<String>,
@@ -111,6 +113,7 @@ impl TestApp {
         };
         adjust(&mut config);
         let app = App::build(config.clone()).await.expect("app builds");
+        let store = app.state.store.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -130,6 +133,7 @@ impl TestApp {
                 .build()
                 .expect("client"),
             config,
+            store,
             shutdown: Some(tx),
             server: Some(server),
             pg_database,
@@ -231,12 +235,7 @@ impl TestApp {
 
     /// Runs one SQL statement (e.g. to age a token); returns the rows it touched.
     pub async fn execute(&self, sql: &str) -> u64 {
-        let store = letschat::store::Store::connect(&self.config.database_url(), 1)
-            .await
-            .expect("connect");
-        let n = store.debug_execute(sql).await.expect("execute");
-        store.close().await;
-        n
+        self.store.debug_execute(sql).await.expect("execute")
     }
 
     /// A request with extra headers (e.g. `X-Forwarded-For`); `body` is sent as JSON.

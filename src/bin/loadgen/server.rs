@@ -99,6 +99,27 @@ impl ServerProc {
         cpu_us(self.pid).unwrap_or(0)
     }
 
+    /// The sum of a counter's samples in `/metrics` (0 when absent or unreachable).
+    pub async fn counter(&self, name: &str) -> f64 {
+        let url = format!("http://{}/metrics", self.addr);
+        let text = match reqwest::Client::new()
+            .get(url)
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+        {
+            Ok(resp) => resp.text().await.unwrap_or_default(),
+            Err(_) => return 0.0,
+        };
+        text.lines()
+            .filter(|l| {
+                l.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+            })
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+
     /// Memory figures of the process now.
     pub fn memory(&self) -> Memory {
         Memory::of(self.pid)
@@ -114,8 +135,12 @@ pub fn server_env() -> Vec<(&'static str, &'static str)> {
         ("LETSCHAT_MESSAGES__SENDS_PER_MINUTE", "0"),
         ("LETSCHAT_AUTH__ACCESS_TOKEN_TTL_SECS", "2592000"),
         ("LETSCHAT_LOG", "warn"),
+        ("LETSCHAT_METRICS__TOKEN", METRICS_TOKEN),
     ]
 }
+
+/// Lets the generator read the server's `/metrics`.
+const METRICS_TOKEN: &str = "loadgen-metrics";
 
 fn program(target: &Target<'_>) -> anyhow::Result<PathBuf> {
     match target {

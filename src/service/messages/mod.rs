@@ -18,12 +18,12 @@ use socketioxide::socket::Sid;
 use utoipa::ToSchema;
 
 use super::accounts::AuthUser;
-use super::chats::{self, Membership, ONE_ON_ONE, membership};
+use super::chats::{self, Membership, ONE_ON_ONE, members_of, membership};
 use crate::app::AppState;
 use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
 use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MessageDeleted, MessageReaction, MessageUpdated};
-use crate::store::{HistoryKey, InsertOutcome, MessageRow, NewMessage};
+use crate::store::{ChatMembers, HistoryKey, InsertOutcome, MessageRow, NewMessage};
 use crate::wire::{Message, ReactionGroup};
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -49,9 +49,9 @@ pub async fn send(
     request: SendRequest,
     from_socket: Option<Sid>,
 ) -> AppResult<(Message, bool)> {
-    let m = membership(state, auth.user_id, chat).await?;
+    let members = members_of(state, auth.user_id, chat).await?;
     let client_id = parse_client_id(request.client_id.as_deref())?;
-    ensure_may_write(state, auth, &m).await?;
+    ensure_may_write(state, auth, &members).await?;
     let content = parse_content(state, auth, &request).await?;
     if let Some(reply) = request.reply_to_id {
         fetch_in_chat(state, auth.user_id, reply, chat)
@@ -142,14 +142,13 @@ async fn publish(
 pub(crate) async fn ensure_may_write(
     state: &AppState,
     auth: &AuthUser,
-    m: &Membership,
+    members: &ChatMembers,
 ) -> AppResult<()> {
-    if m.chat.kind != ONE_ON_ONE {
+    if members.kind != ONE_ON_ONE {
         return Ok(());
     }
-    let members = state.store.list_member_ids(m.chat.id).await?;
-    if let Some(other) = members.into_iter().find(|id| *id != auth.user_id) {
-        chats::ensure_not_blocked(state, auth.user_id, other).await?;
+    if let Some(other) = members.ids.iter().find(|id| **id != auth.user_id) {
+        chats::ensure_not_blocked(state, auth.user_id, *other).await?;
     }
     Ok(())
 }
@@ -515,9 +514,9 @@ pub async fn forward(
     }
     let mut targets = Vec::with_capacity(chat_ids.len());
     for chat in chat_ids {
-        let m = membership(state, auth.user_id, *chat).await?;
-        ensure_may_write(state, auth, &m).await?;
-        targets.push(m.chat.id);
+        let members = members_of(state, auth.user_id, *chat).await?;
+        ensure_may_write(state, auth, &members).await?;
+        targets.push(*chat);
     }
     let mut forwarded = Vec::with_capacity(targets.len());
     for chat in targets {

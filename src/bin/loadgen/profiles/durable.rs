@@ -30,6 +30,7 @@ pub async fn run(common: &Common, params: &Params, fixture: &Fixture) -> Outcome
             "ack p99 ms",
             "ack max ms",
             "cpu µs/msg",
+            "writes/commit",
         ],
     );
     let groups = &fixture.groups[..senders];
@@ -43,6 +44,8 @@ pub async fn run(common: &Common, params: &Params, fixture: &Fixture) -> Outcome
         for (i, &total) in params.durable_ladder.iter().enumerate() {
             let step = i as u16 + 1;
             let cpu_before = server.cpu_us();
+            let commits_before = server.counter("db_group_commits_total").await;
+            let writes_before = server.counter("db_group_commit_writes_total").await;
             let started = std::time::Instant::now();
             let sent = send_at_rate(
                 &conns,
@@ -54,6 +57,8 @@ pub async fn run(common: &Common, params: &Params, fixture: &Fixture) -> Outcome
             .await;
             drain(&conns).await;
             let cpu = server.cpu_us().saturating_sub(cpu_before);
+            let commits = server.counter("db_group_commits_total").await - commits_before;
+            let writes = server.counter("db_group_commit_writes_total").await - writes_before;
             let count = count_step(&conns, step, sent, &offline);
             // Sending starts 50 ms after `started` (see send_at_rate).
             let secs = step_secs(&count, started, params.step_secs + 0.05) - 0.05;
@@ -71,6 +76,7 @@ pub async fn run(common: &Common, params: &Params, fixture: &Fixture) -> Outcome
                 "server_cpu_us": cpu,
                 "saturated": saturated,
                 "cpu_us_per_message": if count.acked_ok > 0 { cpu as f64 / count.acked_ok as f64 } else { 0.0 },
+                "writes_per_commit": if commits > 0.0 { writes / commits } else { 0.0 },
             });
             table.row(row(run, &result));
             steps.push(result);
@@ -122,5 +128,6 @@ fn row(run: usize, r: &Value) -> Vec<String> {
         f(ack("p99_ms"), 2),
         f(ack("max_ms"), 2),
         f(num("cpu_us_per_message"), 1),
+        f(num("writes_per_commit"), 1),
     ]
 }
