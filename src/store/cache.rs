@@ -7,7 +7,7 @@
 //! out ([`TTL`]). A read that raced with a write never stores what it read: each write bumps a
 //! generation, and a copy is kept only if no write happened while it was being read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +24,8 @@ pub(super) struct Caches {
     /// Live sessions: their user and role.
     pub sessions: TtlCache<SessionId, (UserId, String)>,
     pub users: TtlCache<UserId, UserRow>,
+    /// The newest messages of each chat, linked to the one before.
+    pub recent: RecentMessages,
 }
 
 impl Caches {
@@ -32,6 +34,7 @@ impl Caches {
             members: TtlCache::new(100_000),
             sessions: TtlCache::new(100_000),
             users: TtlCache::new(100_000),
+            recent: RecentMessages::default(),
         }
     }
 }
@@ -41,6 +44,60 @@ impl Caches {
         self.members.clear();
         self.sessions.clear();
         self.users.clear();
+    }
+}
+
+/// Who sent the newest messages of each chat, each linked to the time of the message before it
+/// in its chat (the chat's clock when it was stored). A receipt covering `(after, up_to]`
+/// concerns the senders of those messages; following the links from `up_to` back to `after`
+/// answers without the database, and a missing link (a message stored by another node, or
+/// before this process started) sends the question to the database. The facts never change,
+/// so no copy goes stale.
+#[derive(Default)]
+pub(super) struct RecentMessages {
+    chats: Mutex<HashMap<ChatId, Links>>,
+}
+
+/// A chat's remembered messages: time → (time of the one before, sender).
+type Links = BTreeMap<i64, (i64, UserId)>;
+
+/// Messages remembered per chat, and chats remembered in all.
+const RECENT_PER_CHAT: usize = 32;
+const RECENT_CHATS: usize = 100_000;
+
+impl RecentMessages {
+    /// Remembers a stored message: its time, the time of the one before, its sender.
+    pub(super) fn record(&self, chat: ChatId, at: i64, before: i64, sender: UserId) {
+        let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        if chats.len() >= RECENT_CHATS && !chats.contains_key(&chat) {
+            chats.clear();
+        }
+        let recent = chats.entry(chat).or_default();
+        recent.insert(at, (before, sender));
+        while recent.len() > RECENT_PER_CHAT {
+            recent.pop_first();
+        }
+    }
+
+    /// The senders of the chat's messages in `(after, up_to]`, if every one is remembered.
+    pub(super) fn senders_between(
+        &self,
+        chat: ChatId,
+        after: i64,
+        up_to: i64,
+    ) -> Option<Vec<UserId>> {
+        let chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        let recent = chats.get(&chat)?;
+        let mut senders = Vec::new();
+        let mut at = up_to;
+        while at > after {
+            let (before, sender) = recent.get(&at)?;
+            if !senders.contains(sender) {
+                senders.push(*sender);
+            }
+            at = *before;
+        }
+        Some(senders)
     }
 }
 
@@ -110,6 +167,23 @@ impl<K: Eq + Hash + Copy, V: Clone> TtlCache<K, V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recent_messages_answer_only_when_every_link_is_known() {
+        let recent = RecentMessages::default();
+        let chat = ChatId::new();
+        let (a, b) = (UserId::new(), UserId::new());
+        recent.record(chat, 20, 10, b);
+        recent.record(chat, 10, 5, a);
+        recent.record(chat, 30, 20, a);
+        assert_eq!(recent.senders_between(chat, 10, 30), Some(vec![a, b]));
+        assert_eq!(recent.senders_between(chat, 20, 30), Some(vec![a]));
+        assert_eq!(recent.senders_between(chat, 30, 30), Some(vec![]));
+        assert_eq!(recent.senders_between(chat, 5, 30), Some(vec![a, b]));
+        // Before 5 is unknown (stored by another node, or before this process started).
+        assert_eq!(recent.senders_between(chat, 1, 30), None);
+        assert_eq!(recent.senders_between(ChatId::new(), 1, 30), None);
+    }
 
     #[test]
     fn a_write_during_a_read_keeps_the_read_out() {

@@ -16,7 +16,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::Backend;
 use super::message_writes::{InsertOutcome, NewMessage, insert_messages};
-use super::receipts::{Advance, Advanced, advance_watermarks};
+use super::receipts::{Advance, advance_watermarks};
+use crate::domain::Timestamp;
 
 /// The most writes one transaction takes.
 pub(super) const MAX_BATCH: usize = 256;
@@ -29,7 +30,7 @@ type Reply<T> = oneshot::Sender<Result<T, sqlx::Error>>;
 /// One queued write and where its answer goes.
 pub(super) enum Write {
     Message(NewMessage, Reply<InsertOutcome>),
-    Watermark(Advance, Reply<Option<Advanced>>),
+    Watermark(Advance, Reply<Option<Timestamp>>),
 }
 
 /// The handle callers queue on; the task ends when every handle is gone.
@@ -112,7 +113,7 @@ fn split(
     writes: Vec<Write>,
 ) -> (
     Queued<NewMessage, InsertOutcome>,
-    Queued<Advance, Option<Advanced>>,
+    Queued<Advance, Option<Timestamp>>,
 ) {
     let mut messages = Vec::new();
     let mut advances = Vec::new();
@@ -131,7 +132,7 @@ async fn transaction(
     backend: Backend,
     messages: &[&NewMessage],
     advances: &[&Advance],
-) -> Result<(Vec<InsertOutcome>, Vec<Option<Advanced>>), sqlx::Error> {
+) -> Result<(Vec<InsertOutcome>, Vec<Option<Timestamp>>), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let inserted = insert_messages(&mut tx, backend, messages).await?;
     let advanced = advance_watermarks(&mut tx, backend, advances).await?;

@@ -42,6 +42,8 @@ pub enum InsertOutcome {
     Inserted {
         row: Box<MessageRow>,
         read_since: Option<Timestamp>,
+        /// When the message before it in its chat was stored (or the chat created).
+        previous_at: Timestamp,
     },
     /// The sender already stored a message under this `clientId`.
     DuplicateClientId,
@@ -111,6 +113,7 @@ pub(super) async fn insert_messages(
         outcomes.push(InsertOutcome::Inserted {
             row: Box::new(row_of(new, created_at)),
             read_since: read_since.then(|| previous_read.unwrap_or(Timestamp::from_millis(-1))),
+            previous_at: previous_clock,
         });
     }
     let rows: Vec<&MessageRow> = outcomes
@@ -172,7 +175,7 @@ async fn existing_client_ids(
              JOIN messages m ON m.sender_id = v.column1 AND m.client_id = v.column2",
             values(chunk.len(), 2)
         );
-        let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql)).persistent(false);
+        let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql));
         for (sender, client_id) in chunk {
             query = query.bind(*sender).bind(*client_id);
         }
@@ -191,27 +194,28 @@ async fn read_clocks(
         Backend::Sqlite => "",
         Backend::Postgres => " FOR UPDATE",
     };
-    let sql = format!(
-        "SELECT id, last_message_at FROM chats WHERE id IN ({}) ORDER BY id{lock}",
-        placeholders(1, chats.len())
-    );
-    let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql)).persistent(false);
-    for chat in chats {
-        query = query.bind(*chat);
-    }
-    let rows = query.fetch_all(&mut **tx).await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, at)| {
-            (
+    let mut clocks = HashMap::new();
+    // `chats` is sorted, so PostgreSQL takes the row locks in one order on every node.
+    for chunk in statement_chunks(chats, 1) {
+        let sql = format!(
+            "SELECT id, last_message_at FROM chats WHERE id IN ({}) ORDER BY id{lock}",
+            placeholders(1, chunk.len())
+        );
+        let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql));
+        for chat in chunk {
+            query = query.bind(*chat);
+        }
+        for (id, at) in query.fetch_all(&mut **tx).await? {
+            clocks.insert(
                 id,
                 ChatClock {
                     before: at,
                     now: at,
                 },
-            )
-        })
-        .collect())
+            );
+        }
+    }
+    Ok(clocks)
 }
 
 /// The senders' read watermarks in these chats; a pair without a row is not a member.
@@ -227,8 +231,7 @@ async fn read_watermarks(
             values(chunk.len(), 2)
         );
         let mut query =
-            sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql))
-                .persistent(false);
+            sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql));
         for (chat, user) in chunk {
             query = query.bind(*chat).bind(*user);
         }
@@ -257,7 +260,7 @@ async fn insert_chunk(
          reply_to_id, forwarded, created_at, updated_at) VALUES {}",
         values(rows.len(), 11)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for row in rows {
         query = query
             .bind(row.id)
@@ -308,7 +311,7 @@ async fn write_clock_chunk(
             "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
             values(clocks.len(), 2)
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
         for (chat, at) in clocks {
             query = query.bind(*chat).bind(*at);
         }
@@ -338,7 +341,7 @@ async fn write_sender_chunk(
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
         values(moved.len(), 3)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for (chat, user, at) in moved {
         query = query.bind(*chat).bind(*user).bind(*at);
     }

@@ -48,9 +48,20 @@ pub(super) const VISIBLE_TO_VIEWER: &str = "NOT EXISTS (SELECT 1 FROM hidden_mes
 impl Store {
     /// Stores a message through the group commit; answers once it is committed.
     pub async fn insert_message(&self, new: NewMessage) -> Result<InsertOutcome, sqlx::Error> {
-        self.group_commit
+        let outcome = self
+            .group_commit
             .submit(|reply| Write::Message(new, reply))
-            .await
+            .await?;
+        if let InsertOutcome::Inserted {
+            row, previous_at, ..
+        } = &outcome
+        {
+            let (at, before) = (row.created_at.millis(), previous_at.millis());
+            self.caches
+                .recent
+                .record(row.chat_id, at, before, row.sender_id);
+        }
+        Ok(outcome)
     }
 
     pub async fn fetch_message(&self, id: MessageId) -> Result<Option<MessageRow>, sqlx::Error> {

@@ -14,6 +14,7 @@ mod chats;
 mod contacts;
 mod files;
 mod group_commit;
+mod members;
 mod message_writes;
 mod messages;
 mod migrate;
@@ -22,13 +23,14 @@ mod receipts;
 mod sessions;
 mod users;
 
-pub use chats::{ChatMembers, ChatRow, MemberRow, MemberSettingsUpdate, MemberWithUser, NewChat};
+pub use chats::{ChatMembers, ChatRow, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
 pub use files::FileRow;
+pub use members::{MemberRow, MemberSettingsUpdate, MemberWithUser};
 pub use message_writes::{InsertOutcome, NewMessage};
 pub use messages::{HistoryKey, MessageRow};
 pub use reactions::ReactionRow;
-pub use receipts::{Advance, Advanced, ReceiptKind, ReceiptMark};
+pub use receipts::{Advance, ReceiptKind, ReceiptMark};
 pub use sessions::{RefreshOutcome, SessionRow};
 pub use users::{NewUser, ProfileUpdate, SettingsUpdate, UserRow};
 
@@ -197,9 +199,26 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
 /// than the statement.
 pub(crate) const MAX_PARAMS: usize = 200;
 
-/// Slices of `items` small enough for one statement of `columns` parameters per row.
-pub(crate) fn statement_chunks<T>(items: &[T], columns: usize) -> std::slice::Chunks<'_, T> {
-    items.chunks((MAX_PARAMS / columns).max(1))
+/// Slices of `items` small enough for one statement of `columns` parameters per row, each a
+/// power of two long (13 rows: 8, 4, 1). Every length is a different statement text, and
+/// prepared statements are cached per text: few lengths keep the cache useful instead of
+/// parsing each batch's statements anew.
+pub(crate) fn statement_chunks<T>(items: &[T], columns: usize) -> impl Iterator<Item = &[T]> {
+    let cap = prev_power_of_two((MAX_PARAMS / columns).max(1));
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (chunk, tail) = rest.split_at(prev_power_of_two(rest.len()).min(cap));
+        rest = tail;
+        Some(chunk)
+    })
+}
+
+/// The largest power of two not above `n` (n ≥ 1).
+fn prev_power_of_two(n: usize) -> usize {
+    1 << (usize::BITS - 1 - n.leading_zeros())
 }
 
 /// `($1, $2), ($3, $4), …`: `rows` tuples of `columns` parameters, for multi-row statements.
@@ -237,5 +256,26 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error) -> bool {
             db.is_unique_violation() || db.message().contains("UNIQUE constraint failed")
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statement_chunks_are_powers_of_two_within_the_parameter_limit() {
+        let items: Vec<u32> = (0..13).collect();
+        let lengths: Vec<usize> = statement_chunks(&items, 2).map(<[u32]>::len).collect();
+        assert_eq!(lengths, vec![8, 4, 1]);
+        let many: Vec<u32> = (0..300).collect();
+        let lengths: Vec<usize> = statement_chunks(&many, 11).map(<[u32]>::len).collect();
+        assert!(
+            lengths
+                .iter()
+                .all(|n| n.is_power_of_two() && n * 11 <= MAX_PARAMS)
+        );
+        assert_eq!(lengths.iter().sum::<usize>(), 300);
+        assert_eq!(statement_chunks(&[] as &[u32], 3).count(), 0);
     }
 }

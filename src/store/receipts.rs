@@ -48,13 +48,6 @@ pub struct Advance {
     pub now: Timestamp,
 }
 
-/// A watermark that moved: where it was, and who else sent messages it now covers.
-#[derive(Debug, Clone)]
-pub struct Advanced {
-    pub previous: Timestamp,
-    pub senders: Vec<UserId>,
-}
-
 /// A recorded advance, to insert.
 pub(super) struct Mark {
     pub chat: ChatId,
@@ -73,12 +66,13 @@ struct Marks {
 }
 
 impl Store {
-    /// Moves a watermark forward (never back) and records the advance; `None` when it did not
-    /// move (already there, or not a member). Moving the read watermark moves delivery too.
+    /// Moves a watermark forward (never back) and records the advance. Returns where it was,
+    /// or `None` when it did not move (already there, or not a member). Moving the read
+    /// watermark moves delivery too.
     pub async fn advance_watermark(
         &self,
         advance: Advance,
-    ) -> Result<Option<Advanced>, sqlx::Error> {
+    ) -> Result<Option<Timestamp>, sqlx::Error> {
         self.group_commit
             .submit(|reply| Write::Watermark(advance, reply))
             .await
@@ -100,7 +94,10 @@ impl Store {
         .await
     }
 
-    /// Who sent messages in `chat` created in `(after, up_to]`, other than `except`.
+    /// Who sent messages in `chat` created in `(after, up_to]`, other than `except`: the people
+    /// a receipt for that range concerns. A range of more than [`SENDERS_SCAN`] messages (a
+    /// member back after a long time) is answered with every other member instead of reading
+    /// it all: a receipt that concerns none of one's messages changes nothing for its reader.
     pub async fn list_senders_between(
         &self,
         chat: ChatId,
@@ -108,25 +105,41 @@ impl Store {
         up_to: Timestamp,
         except: UserId,
     ) -> Result<Vec<UserId>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT DISTINCT sender_id FROM messages WHERE chat_id = $1 AND created_at > $2 \
-             AND created_at <= $3 AND sender_id <> $4",
+        let remembered = self
+            .caches
+            .recent
+            .senders_between(chat, after.millis(), up_to.millis());
+        if let Some(senders) = remembered {
+            return Ok(senders.into_iter().filter(|s| *s != except).collect());
+        }
+        let newest: Vec<UserId> = sqlx::query_scalar(
+            "SELECT sender_id FROM messages WHERE chat_id = $1 AND created_at > $2 \
+             AND created_at <= $3 ORDER BY created_at DESC LIMIT $4",
         )
         .bind(chat)
         .bind(after)
         .bind(up_to)
-        .bind(except)
+        .bind(SENDERS_SCAN)
         .fetch_all(&self.reader)
-        .await
+        .await?;
+        let senders = if newest.len() as i64 >= SENDERS_SCAN {
+            self.list_member_ids(chat).await?
+        } else {
+            distinct(newest.into_iter())
+        };
+        Ok(senders.into_iter().filter(|s| *s != except).collect())
     }
 }
+
+/// The most messages [`Store::list_senders_between`] reads.
+const SENDERS_SCAN: i64 = 100;
 
 /// Applies the advances of a batch in order; answers for each.
 pub(super) async fn advance_watermarks(
     tx: &mut Transaction<'static, Any>,
     backend: Backend,
     batch: &[&Advance],
-) -> Result<Vec<Option<Advanced>>, sqlx::Error> {
+) -> Result<Vec<Option<Timestamp>>, sqlx::Error> {
     if batch.is_empty() {
         return Ok(Vec::new());
     }
@@ -160,17 +173,7 @@ pub(super) async fn advance_watermarks(
     current.retain(|_, s| s.changed);
     write_marks(tx, &current).await?;
     insert_marks(tx, &marks).await?;
-    let mut senders = senders_between(tx, batch, &moved).await?;
-    Ok(moved
-        .into_iter()
-        .enumerate()
-        .map(|(i, previous)| {
-            previous.map(|previous| Advanced {
-                previous,
-                senders: senders.remove(&i).unwrap_or_default(),
-            })
-        })
-        .collect())
+    Ok(moved)
 }
 
 fn mark(advance: &Advance, kind: ReceiptKind) -> Mark {
@@ -202,8 +205,7 @@ async fn read_marks(
              JOIN chat_members m ON m.chat_id = v.column1 AND m.user_id = v.column2{lock}",
             values(chunk.len(), 2)
         );
-        let mut query =
-            sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql)).persistent(false);
+        let mut query = sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql));
         for (chat, user) in chunk {
             query = query.bind(*chat).bind(*user);
         }
@@ -246,7 +248,7 @@ async fn write_marks_chunk(
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
         values(changed.len(), 4)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for ((chat, user), marks) in changed {
         query = query
             .bind(*chat)
@@ -277,7 +279,7 @@ async fn insert_marks_chunk(
         "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
         values(marks.len(), 5)
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+    let mut query = sqlx::query(AssertSqlSafe(sql));
     for mark in marks {
         query = query
             .bind(mark.chat)
@@ -288,49 +290,4 @@ async fn insert_marks_chunk(
     }
     query.execute(&mut **tx).await?;
     Ok(())
-}
-
-/// For each advance that moved, the other senders of the messages it newly covers, in one
-/// query for the whole batch.
-async fn senders_between(
-    tx: &mut Transaction<'static, Any>,
-    batch: &[&Advance],
-    moved: &[Option<Timestamp>],
-) -> Result<HashMap<usize, Vec<UserId>>, sqlx::Error> {
-    let ranges: Vec<(usize, &Advance, Timestamp)> = batch
-        .iter()
-        .zip(moved)
-        .enumerate()
-        .filter_map(|(i, (a, m))| m.map(|previous| (i, *a, previous)))
-        .collect();
-    let mut senders: HashMap<usize, Vec<UserId>> = HashMap::new();
-    for chunk in statement_chunks(&ranges, 5) {
-        for (i, sender) in senders_chunk(tx, chunk).await? {
-            senders.entry(i).or_default().push(sender);
-        }
-    }
-    Ok(senders)
-}
-
-async fn senders_chunk(
-    tx: &mut Transaction<'static, Any>,
-    ranges: &[(usize, &Advance, Timestamp)],
-) -> Result<Vec<(usize, UserId)>, sqlx::Error> {
-    let sql = format!(
-        "SELECT DISTINCT v.column1, m.sender_id FROM (VALUES {}) AS v \
-         JOIN messages m ON m.chat_id = v.column2 AND m.created_at > v.column3 \
-         AND m.created_at <= v.column4 AND m.sender_id <> v.column5",
-        values(ranges.len(), 5)
-    );
-    let mut query = sqlx::query_as::<_, (i64, UserId)>(AssertSqlSafe(sql)).persistent(false);
-    for (i, advance, previous) in ranges {
-        query = query
-            .bind(*i as i64)
-            .bind(advance.chat)
-            .bind(*previous)
-            .bind(advance.up_to)
-            .bind(advance.user);
-    }
-    let found = query.fetch_all(&mut **tx).await?;
-    Ok(found.into_iter().map(|(i, u)| (i as usize, u)).collect())
 }

@@ -6,6 +6,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{PASSWORD, Resp, TestApp, TestUser};
+use crate::sio::SioClient;
 
 #[tokio::test]
 async fn register_returns_me_and_tokens_and_login_finds_the_account_by_any_name() {
@@ -247,6 +248,20 @@ async fn refresh(app: &TestApp, token: &str) -> Resp {
         .await
 }
 
+/// `device`'s session is over: its access and refresh tokens are refused, and its socket is told
+/// and dropped.
+async fn assert_session_ended(app: &TestApp, device: &TestUser, socket: &mut SioClient) {
+    device
+        .get("/api/auth/me")
+        .await
+        .assert_error(401, "unauthorized");
+    refresh(app, &device.refresh_token)
+        .await
+        .assert_error(401, "unauthorized");
+    socket.next_event("session_revoked").await;
+    assert!(socket.wait_disconnected().await);
+}
+
 /// `user` with the tokens of a refresh answer.
 fn with_tokens(user: &TestUser, pair: &Resp) -> TestUser {
     let mut next = user.clone();
@@ -454,9 +469,7 @@ async fn changing_the_password_needs_the_current_one_and_a_good_new_one() {
 async fn changing_the_password_revokes_the_other_sessions_by_default() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    let other_device = app.login(&alice).await;
-    let mut other_socket = other_device.connect().await;
-    other_socket.next_event("presence_initial").await;
+    let (other_device, mut other_socket) = app.other_device_online(&alice).await;
 
     let resp = alice
         .put(
@@ -467,15 +480,7 @@ async fn changing_the_password_revokes_the_other_sessions_by_default() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert!(resp.body["message"].is_string(), "{}", resp.body);
 
-    other_device
-        .get("/api/auth/me")
-        .await
-        .assert_error(401, "unauthorized");
-    refresh(&app, &other_device.refresh_token)
-        .await
-        .assert_error(401, "unauthorized");
-    other_socket.next_event("session_revoked").await;
-    assert!(other_socket.wait_disconnected().await);
+    assert_session_ended(&app, &other_device, &mut other_socket).await;
 
     assert_eq!(alice.get("/api/auth/me").await.status, 200);
     assert_eq!(refresh(&app, &alice.refresh_token).await.status, 200);
@@ -584,9 +589,7 @@ async fn deleting_a_session_of_another_user_is_404_and_leaves_it_working() {
 async fn deleting_an_own_other_session_ends_it_at_once() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
-    let other_device = app.login(&alice).await;
-    let mut other_socket = other_device.connect().await;
-    other_socket.next_event("presence_initial").await;
+    let (other_device, mut other_socket) = app.other_device_online(&alice).await;
     let (_, other_session) = session_ids(&other_device).await;
 
     let resp = alice
@@ -595,15 +598,7 @@ async fn deleting_an_own_other_session_ends_it_at_once() {
     assert_eq!(resp.status, 200, "{}", resp.body);
     assert!(resp.body["message"].is_string(), "{}", resp.body);
 
-    other_device
-        .get("/api/auth/me")
-        .await
-        .assert_error(401, "unauthorized");
-    refresh(&app, &other_device.refresh_token)
-        .await
-        .assert_error(401, "unauthorized");
-    other_socket.next_event("session_revoked").await;
-    assert!(other_socket.wait_disconnected().await);
+    assert_session_ended(&app, &other_device, &mut other_socket).await;
 
     let (ids, _) = session_ids(&alice).await;
     assert_eq!(ids.len(), 1);

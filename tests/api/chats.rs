@@ -6,50 +6,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{TestApp, TestUser, direct, group, id};
 use crate::sio::SioClient;
 
 /// How long a socket must stay silent to count as "got nothing".
 pub const QUIET: Duration = Duration::from_millis(400);
-
-/// The `id` of a JSON object, as a string.
-#[track_caller]
-pub fn id(value: &Value) -> String {
-    value["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {value}"))
-        .to_owned()
-}
-
-/// Opens the one-on-one chat of `a` and `b`; returns its id.
-pub async fn direct(a: &TestUser, b: &TestUser) -> String {
-    let resp = a
-        .post(
-            "/api/chats",
-            json!({"type": "one_on_one", "memberIds": [b.id]}),
-        )
-        .await;
-    assert!(
-        resp.status == 201 || resp.status == 200,
-        "one_on_one: {} {}",
-        resp.status,
-        resp.body
-    );
-    id(&resp.body)
-}
-
-/// Creates a group of `admin` and `members`; returns its id.
-pub async fn group(admin: &TestUser, name: &str, members: &[&TestUser]) -> String {
-    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
-    let resp = admin
-        .post(
-            "/api/chats",
-            json!({"type": "group", "name": name, "memberIds": ids}),
-        )
-        .await;
-    assert_eq!(resp.status, 201, "group: {}", resp.body);
-    id(&resp.body)
-}
 
 /// Sends a text message over REST; returns the message.
 pub async fn send(user: &TestUser, chat: &str, content: &str) -> Value {
@@ -309,11 +270,7 @@ async fn the_chat_list_puts_pinned_chats_first_then_the_latest_activity_with_las
 #[tokio::test]
 async fn only_group_admins_change_group_info_and_every_member_sees_the_change() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Old name", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Old name").await;
     let one_on_one = direct(&alice, &bob).await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
@@ -471,11 +428,7 @@ async fn admins_add_members_one_or_many_and_new_members_learn_of_the_chat() {
 #[tokio::test]
 async fn a_removed_member_gets_nothing_more_from_the_chat_and_can_no_longer_see_it() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Team", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Team").await;
     let earlier = send(&alice, &chat, "before the removal").await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
@@ -569,11 +522,7 @@ async fn a_removed_member_gets_nothing_more_from_the_chat_and_can_no_longer_see_
 #[tokio::test]
 async fn admins_change_roles_and_a_group_always_keeps_an_admin() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Roles", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Roles").await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
     let mut carol_s = carol.connect().await;
@@ -713,11 +662,7 @@ async fn when_the_last_admin_leaves_the_longest_standing_member_becomes_admin() 
 #[tokio::test]
 async fn an_admin_deletes_a_group_for_everyone_and_every_member_is_told() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Doomed", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Doomed").await;
     send(&bob, &chat, "a message").await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
@@ -763,9 +708,7 @@ async fn an_admin_deletes_a_group_for_everyone_and_every_member_is_told() {
 #[tokio::test]
 async fn deleting_a_one_on_one_chat_hides_it_and_its_history_for_me_until_a_new_message() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     send(&alice, &chat, "old one").await;
     send(&bob, &chat, "old two").await;
     let mut alice_s = alice.connect().await;
@@ -1037,11 +980,7 @@ async fn a_group_cannot_grow_past_the_configured_size() {
 #[tokio::test]
 async fn every_chat_endpoint_answers_not_found_to_outsiders_and_removed_members() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Private", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Private").await;
     let message = send(&alice, &chat, "secret").await;
     let message_id = id(&message);
     let removed = alice

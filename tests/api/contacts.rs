@@ -36,11 +36,7 @@ fn assert_public_user(value: &Value, user: &TestUser) {
 #[tokio::test]
 async fn a_contact_request_reaches_only_the_person_asked_and_is_listed_on_both_sides() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
         online(&bob).await,
@@ -104,7 +100,7 @@ async fn a_contact_request_reaches_only_the_person_asked_and_is_listed_on_both_s
 #[tokio::test]
 async fn asking_the_same_person_twice_is_a_conflict() {
     let app = TestApp::spawn().await;
-    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let [alice, bob] = app.register_all(["alice", "bob"]).await;
     alice.ask_contact(&bob).await;
     alice
         .post("/api/contacts", json!({"contactId": bob.id}))
@@ -143,11 +139,7 @@ async fn asking_yourself_is_invalid_and_asking_an_unknown_user_is_not_found() {
 #[tokio::test]
 async fn asking_back_someone_whose_request_is_pending_accepts_it() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.ask_contact(&bob).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
@@ -229,11 +221,7 @@ async fn two_people_asking_each_other_at_the_same_moment_become_one_accepted_con
 #[tokio::test]
 async fn accepting_a_request_lists_each_person_as_the_others_contact() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.ask_contact(&bob).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
@@ -284,11 +272,7 @@ async fn accepting_a_request_lists_each_person_as_the_others_contact() {
 #[tokio::test]
 async fn rejecting_a_request_removes_it_and_tells_only_the_requester() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.ask_contact(&bob).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
@@ -332,11 +316,7 @@ async fn rejecting_a_request_removes_it_and_tells_only_the_requester() {
 #[tokio::test]
 async fn only_the_person_asked_can_answer_a_request() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.ask_contact(&bob).await;
     let mut b = online(&bob).await;
 
@@ -362,11 +342,7 @@ async fn only_the_person_asked_can_answer_a_request() {
 #[tokio::test]
 async fn either_side_can_remove_a_contact_and_the_other_is_told() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
         online(&bob).await,
@@ -412,11 +388,7 @@ async fn either_side_can_remove_a_contact_and_the_other_is_told() {
 #[tokio::test]
 async fn removing_a_contact_with_block_also_blocks_them() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.befriend(&bob).await;
     let (mut a, mut b, mut c) = (
         online(&alice).await,
@@ -454,7 +426,7 @@ async fn removing_a_contact_with_block_also_blocks_them() {
 #[tokio::test]
 async fn blocking_answers_201_then_200_and_unblocking_answers_200_then_404() {
     let app = TestApp::spawn().await;
-    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let [alice, bob] = app.register_all(["alice", "bob"]).await;
 
     let first = alice.post("/api/blocks", json!({"userId": bob.id})).await;
     assert_eq!(first.status, 201, "{}", first.body);
@@ -494,12 +466,7 @@ async fn blocking_answers_201_then_200_and_unblocking_answers_200_then_404() {
 #[tokio::test]
 async fn blocking_ends_an_existing_contact_or_request() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     carol.ask_contact(&alice).await;
 
     alice.block(&bob).await;
@@ -521,7 +488,7 @@ async fn blocking_ends_an_existing_contact_or_request() {
 #[tokio::test]
 async fn a_blocked_user_cannot_send_a_contact_request_and_the_blocker_must_unblock_first() {
     let app = TestApp::spawn().await;
-    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let [alice, bob] = app.register_all(["alice", "bob"]).await;
     let mut a = online(&alice).await;
     alice.block(&bob).await;
     a.next_event("contact_blocked").await;
@@ -543,11 +510,7 @@ async fn a_blocked_user_cannot_send_a_contact_request_and_the_blocker_must_unblo
 #[tokio::test]
 async fn only_the_blockers_own_sockets_hear_of_a_block() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     let id = alice.befriend(&bob).await;
     let alice_phone = app.login(&alice).await;
     let (mut a1, mut a2) = (online(&alice).await, online(&alice_phone).await);

@@ -9,8 +9,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::chats::{group, id};
-use crate::helpers::{Resp, TestApp, TestUser};
+use crate::helpers::{Resp, TestApp, TestUser, group, id};
 
 /// A multipart body with one `file` field; returns (content type, body).
 pub fn multipart(name: &str, bytes: &[u8]) -> (String, Vec<u8>) {

@@ -6,9 +6,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::chats::id;
 use crate::files::{fetch, leftovers, multipart, noise, png, upload, upload_to, uploaded};
-use crate::helpers::{Resp, TestApp, TestUser};
+use crate::helpers::{Resp, TestApp, TestUser, id};
 
 const MAX_IMAGE: usize = 64 * 1024;
 const MAX_FILE: usize = 128 * 1024;

@@ -223,6 +223,51 @@ impl TestApp {
         TestUser::from_auth(self, &user.username, &resp.body)
     }
 
+    /// Registers each of `names`, in order: `let [alice, bob] = app.register_all(["alice", "bob"])`.
+    pub async fn register_all<const N: usize>(&self, names: [&str; N]) -> [TestUser; N] {
+        let mut users = Vec::with_capacity(N);
+        for name in names {
+            users.push(self.register(name).await);
+        }
+        users
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("one user per name"))
+    }
+
+    /// alice and bob with their one-on-one chat (they need not be contacts).
+    pub async fn two_with_a_chat(&self) -> (TestUser, TestUser, String) {
+        let [alice, bob] = self.register_all(["alice", "bob"]).await;
+        let chat = direct(&alice, &bob).await;
+        (alice, bob, chat)
+    }
+
+    /// A group named `name` of alice (its admin), bob and carol, and dave, who is not in it:
+    /// `(alice, bob, carol, dave, chat)`.
+    pub async fn group_of_three_and_an_outsider(
+        &self,
+        name: &str,
+    ) -> (TestUser, TestUser, TestUser, TestUser, String) {
+        let [alice, bob, carol, dave] = self.register_all(["alice", "bob", "carol", "dave"]).await;
+        let chat = group(&alice, name, &[&bob, &carol]).await;
+        (alice, bob, carol, dave, chat)
+    }
+
+    /// alice and bob as accepted contacts, and carol, a stranger to both.
+    pub async fn two_friends_and_a_stranger(&self) -> [TestUser; 3] {
+        let [alice, bob, carol] = self.register_all(["alice", "bob", "carol"]).await;
+        alice.befriend(&bob).await;
+        [alice, bob, carol]
+    }
+
+    /// `user` signs in on another device and goes online there; returns once the socket has
+    /// its `presence_initial`, so the session is live.
+    pub async fn other_device_online(&self, user: &TestUser) -> (TestUser, SioClient) {
+        let device = self.login(user).await;
+        let mut socket = device.connect().await;
+        socket.next_event("presence_initial").await;
+        (device, socket)
+    }
+
     /// Runs one SQL statement returning a count, to check what the database holds.
     pub async fn count(&self, sql: &str) -> i64 {
         let store = letschat::store::Store::connect(&self.config.database_url(), 1)
@@ -417,4 +462,43 @@ impl TestUser {
             resp.body
         );
     }
+}
+
+/// The `id` of a JSON object, as a string.
+#[track_caller]
+pub fn id(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
+}
+
+/// Opens the one-on-one chat of `a` and `b`; returns its id.
+pub async fn direct(a: &TestUser, b: &TestUser) -> String {
+    let resp = a
+        .post(
+            "/api/chats",
+            json!({"type": "one_on_one", "memberIds": [b.id]}),
+        )
+        .await;
+    assert!(
+        resp.status == 201 || resp.status == 200,
+        "one_on_one: {} {}",
+        resp.status,
+        resp.body
+    );
+    id(&resp.body)
+}
+
+/// Creates a group of `admin` and `members`; returns its id.
+pub async fn group(admin: &TestUser, name: &str, members: &[&TestUser]) -> String {
+    let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+    let resp = admin
+        .post(
+            "/api/chats",
+            json!({"type": "group", "name": name, "memberIds": ids}),
+        )
+        .await;
+    assert_eq!(resp.status, 201, "group: {}", resp.body);
+    id(&resp.body)
 }

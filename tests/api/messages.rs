@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::chats::{direct, group, id, quiet, send};
-use crate::helpers::{TestApp, TestUser};
+use crate::chats::{quiet, send};
+use crate::helpers::{TestApp, TestUser, direct, group, id};
 
 #[tokio::test]
 async fn a_message_sent_over_the_socket_reaches_the_other_member_and_its_ack_records_delivery() {
@@ -87,11 +87,7 @@ async fn newest(user: &TestUser, chat: &str) -> Value {
 #[tokio::test]
 async fn a_message_sent_over_rest_reaches_every_member_device_and_nobody_else() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let mut alice_1 = alice.connect().await;
     let mut alice_2 = alice.connect().await;
     let mut bob_s = bob.connect().await;
@@ -335,11 +331,7 @@ async fn forwarding_copies_a_message_into_chats_the_caller_belongs_to_and_nowher
 #[tokio::test]
 async fn the_sender_edits_within_the_window_and_every_member_sees_the_edit() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let message = send(&alice, &chat, "tpyo").await;
     let message_id = id(&message);
     let mut alice_s = alice.connect().await;
@@ -415,9 +407,7 @@ async fn the_sender_edits_within_the_window_and_every_member_sees_the_edit() {
 #[tokio::test]
 async fn editing_after_the_edit_window_is_refused() {
     let app = TestApp::spawn_with(|c| c.messages.edit_window_secs = 0).await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let message = send(&alice, &chat, "final words").await;
     let mut bob_s = bob.connect().await;
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -490,11 +480,7 @@ async fn deleting_for_me_hides_the_message_from_my_history_only() {
 #[tokio::test]
 async fn deleting_for_everyone_leaves_a_tombstone_that_every_member_is_told_about() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let own = send(&bob, &chat, "oops").await;
     let bobs_other = send(&bob, &chat, "admin will remove").await;
     let alices = send(&alice, &chat, "by the admin").await;
@@ -583,11 +569,7 @@ async fn deleting_for_everyone_leaves_a_tombstone_that_every_member_is_told_abou
 #[tokio::test]
 async fn reactions_are_one_per_person_and_grouped_by_emoji() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let message = send(&alice, &chat, "react to me").await;
     let path = format!("/api/messages/{}/reactions", id(&message));
     let mut alice_s = alice.connect().await;
@@ -721,11 +703,7 @@ async fn stars_are_private_and_the_starred_list_pages() {
 #[tokio::test]
 async fn pins_are_shared_by_the_chat_and_announced_to_its_members() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let elsewhere = direct(&alice, &dave).await;
     let message = send(&alice, &chat, "important").await;
     let foreign = send(&alice, &elsewhere, "not here").await;
@@ -774,9 +752,7 @@ async fn pins_are_shared_by_the_chat_and_announced_to_its_members() {
 #[tokio::test]
 async fn history_pages_newest_first_without_duplicates_or_holes() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let mut sent = Vec::new();
     for n in 0..25 {
         let author = if n % 3 == 0 { &bob } else { &alice };
@@ -842,9 +818,7 @@ async fn history_pages_newest_first_without_duplicates_or_holes() {
 #[tokio::test]
 async fn history_pages_stay_stable_while_new_messages_arrive() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let mut sent = Vec::new();
     for n in 0..25 {
         sent.push(id(&send(&alice, &chat, &format!("old {n}")).await));
@@ -899,9 +873,7 @@ async fn history_pages_stay_stable_while_new_messages_arrive() {
 #[tokio::test]
 async fn malformed_history_parameters_are_refused() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, _bob, chat) = app.two_with_a_chat().await;
     let message = send(&alice, &chat, "anchor").await;
     let base = format!("/api/chats/{chat}/messages");
     for query in [
@@ -935,11 +907,7 @@ async fn malformed_history_parameters_are_refused() {
 #[tokio::test]
 async fn group_receipts_go_from_sent_to_delivered_to_read_and_only_the_sender_hears_of_them() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
     let mut carol_s = carol.connect().await;
@@ -1134,9 +1102,7 @@ async fn reading_a_chat_reports_what_is_left_unread_and_the_socket_marks_deliver
 #[tokio::test]
 async fn a_reader_with_read_receipts_off_is_never_reported_as_having_read() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let settings = bob
         .put("/api/users/me/settings", json!({"readReceipts": false}))
         .await;
@@ -1181,11 +1147,7 @@ async fn a_reader_with_read_receipts_off_is_never_reported_as_having_read() {
 #[tokio::test]
 async fn typing_reaches_the_other_members_only() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
     let mut carol_s = carol.connect().await;
@@ -1230,9 +1192,7 @@ async fn typing_reaches_the_other_members_only() {
 #[tokio::test]
 async fn typing_ends_by_itself_when_no_stop_comes() {
     let app = TestApp::spawn_with(|c| c.messages.typing_timeout_secs = 1).await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
 
@@ -1251,9 +1211,7 @@ async fn typing_ends_by_itself_when_no_stop_comes() {
 #[tokio::test]
 async fn typing_ends_when_the_typer_disconnects() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let alice_s = {
         let mut socket = alice.connect().await;
         socket
@@ -1418,9 +1376,7 @@ async fn search_finds_whole_words_in_my_own_chats_newest_first() {
 #[tokio::test]
 async fn content_over_the_size_limit_is_413_and_empty_content_is_400() {
     let app = TestApp::spawn_with(|c| c.messages.max_content_bytes = 10).await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let path = format!("/api/chats/{chat}/messages");
     let mut alice_s = alice.connect().await;
     let mut bob_s = bob.connect().await;
@@ -1470,9 +1426,7 @@ async fn content_over_the_size_limit_is_413_and_empty_content_is_400() {
 #[tokio::test]
 async fn the_fourth_send_within_a_minute_is_rate_limited() {
     let app = TestApp::spawn_with(|c| c.messages.sends_per_minute = 3).await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let chat = direct(&alice, &bob).await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
     let path = format!("/api/chats/{chat}/messages");
     for n in 0..3 {
         send(&alice, &chat, &format!("ok {n}")).await;
@@ -1499,11 +1453,7 @@ async fn the_fourth_send_within_a_minute_is_rate_limited() {
 #[tokio::test]
 async fn message_endpoints_answer_not_found_for_messages_outside_my_chats() {
     let app = TestApp::spawn().await;
-    let alice = app.register("alice").await;
-    let bob = app.register("bob").await;
-    let carol = app.register("carol").await;
-    let dave = app.register("dave").await;
-    let chat = group(&alice, "Group", &[&bob, &carol]).await;
+    let (alice, bob, carol, dave, chat) = app.group_of_three_and_an_outsider("Group").await;
     let message = send(&alice, &chat, "members only").await;
     let message_id = id(&message);
     let mut alice_s = alice.connect().await;

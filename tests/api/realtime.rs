@@ -85,12 +85,7 @@ fn entry_for<'a>(initial: &'a Value, user: &TestUser) -> Option<&'a Value> {
 #[tokio::test]
 async fn a_contact_coming_online_is_announced_to_contacts_only() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     let (mut b, _) = online(&bob).await;
     let (mut c, _) = online(&carol).await;
 
@@ -104,12 +99,7 @@ async fn a_contact_coming_online_is_announced_to_contacts_only() {
 #[tokio::test]
 async fn only_the_first_socket_announces_online_and_only_the_last_announces_offline() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     let alice_phone = app.login(&alice).await;
     let (mut b, _) = online(&bob).await;
     let (mut c, _) = online(&carol).await;
@@ -137,12 +127,7 @@ async fn only_the_first_socket_announces_online_and_only_the_last_announces_offl
 #[tokio::test]
 async fn presence_initial_lists_the_contacts_that_are_online() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     let (_a, initial) = online(&alice).await;
     assert!(entry_for(&initial, &bob).is_some_and(|e| e["status"] == "offline"));
 
@@ -157,12 +142,7 @@ async fn presence_initial_lists_the_contacts_that_are_online() {
 #[tokio::test]
 async fn presence_set_away_is_acked_and_shown_to_contacts() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     let (mut b, _) = online(&bob).await;
     let (mut c, _) = online(&carol).await;
     let (mut a, _) = online(&alice).await;
@@ -201,7 +181,7 @@ async fn presence_set_away_is_acked_and_shown_to_contacts() {
 #[tokio::test]
 async fn someone_who_shows_presence_to_nobody_is_never_announced() {
     let app = TestApp::spawn().await;
-    let (alice, bob) = (app.register("alice").await, app.register("bob").await);
+    let [alice, bob] = app.register_all(["alice", "bob"]).await;
     alice.befriend(&bob).await;
     set_last_seen_visibility(&alice, "nobody").await;
     let (mut b, _) = online(&bob).await;
@@ -235,12 +215,7 @@ async fn someone_who_shows_presence_to_nobody_is_never_announced() {
 #[tokio::test]
 async fn someone_who_shows_presence_to_contacts_hides_it_from_everyone_else() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
-    alice.befriend(&bob).await;
+    let [alice, bob, carol] = app.two_friends_and_a_stranger().await;
     let (mut b, _) = online(&bob).await;
     let (mut c, _) = online(&carol).await;
     let (a, _) = online(&alice).await;
@@ -280,11 +255,7 @@ async fn someone_who_shows_presence_to_contacts_hides_it_from_everyone_else() {
 #[tokio::test]
 async fn a_block_hides_presence_both_ways() {
     let app = TestApp::spawn().await;
-    let (alice, bob, carol) = (
-        app.register("alice").await,
-        app.register("bob").await,
-        app.register("carol").await,
-    );
+    let [alice, bob, carol] = app.register_all(["alice", "bob", "carol"]).await;
     // Carol, a contact of both, is the witness that presence still flows.
     alice.befriend(&bob).await;
     carol.befriend(&alice).await;

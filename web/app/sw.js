@@ -1,18 +1,25 @@
 // The service worker: keeps the application shell available offline. The API and Socket.IO are
 // never cached; the shell is served network-first so a new release shows up on the next load.
 
-const CACHE = 'letschat-shell-v1';
+const CACHE = 'letschat-shell-v2';
 const SHELL = [
   '/',
   '/app/app.js',
   '/app/api.js',
   '/app/store.js',
+  '/app/state.js',
+  '/app/messages.js',
+  '/app/live.js',
   '/app/auth.js',
   '/app/chat.js',
   '/app/panels.js',
   '/app/util.js',
   '/app/theme.js',
   '/app/icons.js',
+  '/app/chatsearch.js',
+  '/app/groupinfo.js',
+  '/app/msginfo.js',
+  '/app/reactions.js',
   '/app/styles.css',
   '/app/icons/icon.svg',
   '/manifest.webmanifest',

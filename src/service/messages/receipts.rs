@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::realtime::events::{MessageDelivered, MessageRead};
 use crate::service::accounts::AuthUser;
 use crate::service::chats::membership;
-use crate::store::{Advance, Advanced, MessageRow, ReceiptKind};
+use crate::store::{Advance, MessageRow, ReceiptKind};
 use crate::wire::{Chat, Message};
 
 /// Moves `user`'s delivery watermark in `chat` up to a message and tells the senders whose
@@ -37,9 +37,13 @@ pub async fn record_delivery(
         up_to: at,
         now,
     };
-    let Some(Advanced { senders, .. }) = state.store.advance_watermark(advance).await? else {
+    let Some(previous) = state.store.advance_watermark(advance).await? else {
         return Ok(());
     };
+    let senders = state
+        .store
+        .list_senders_between(chat, previous, at, user)
+        .await?;
     let payload = MessageDelivered {
         message_id: message,
         chat_id: chat,
@@ -102,12 +106,17 @@ async fn advance_read(state: &AppState, reader: UserId, row: &MessageRow) -> App
         up_to: row.created_at,
         now,
     };
-    let Some(Advanced { senders, .. }) = state.store.advance_watermark(advance).await? else {
+    let Some(previous) = state.store.advance_watermark(advance).await? else {
         return Ok(now);
     };
     let mut to = vec![reader];
     if receipts_on {
-        to.extend(senders);
+        to.extend(
+            state
+                .store
+                .list_senders_between(row.chat_id, previous, row.created_at, reader)
+                .await?,
+        );
     }
     let payload = MessageRead {
         message_id: row.id,
