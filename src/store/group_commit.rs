@@ -8,15 +8,20 @@
 //! then answers each caller, so an answer still means committed. Batches form by themselves:
 //! while one commits, the next gathers. No timer delays a lone write.
 //!
+//! On SQLite the same task keeps the full-text index (see [`super::search_index`]): it indexes
+//! new messages when nothing else is queued, and all of them when a search asks.
+//!
 //! When a batch fails as a whole (a constraint, a PostgreSQL deadlock with another node), its
 //! writes are retried one per transaction, so one bad write fails alone.
+
+use std::time::Duration;
 
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Backend;
 use super::message_writes::{InsertOutcome, NewMessage, insert_messages};
 use super::receipts::{Advance, advance_watermarks};
+use super::{Backend, search_index};
 use crate::domain::Timestamp;
 
 /// The most writes one transaction takes.
@@ -31,6 +36,10 @@ type Reply<T> = oneshot::Sender<Result<T, sqlx::Error>>;
 pub(super) enum Write {
     Message(NewMessage, Reply<InsertOutcome>),
     Watermark(Advance, Reply<Option<Timestamp>>),
+    /// Index every stored message for search, then answer.
+    CatchUpSearch(Reply<()>),
+    /// Messages may wait for the search index (after a start): index them when idle.
+    LookForUnindexed,
 }
 
 /// The handle callers queue on; the task ends when every handle is gone.
@@ -44,6 +53,12 @@ impl GroupCommit {
         let (queue, writes) = mpsc::channel(QUEUE);
         tokio::spawn(run(pool, backend, writes));
         GroupCommit { queue }
+    }
+
+    /// Tells the task that messages may be waiting for the search index (a crash or a migration
+    /// can leave some), once the schema is in place.
+    pub(super) async fn look_for_unindexed(&self) {
+        let _ = self.queue.send(Write::LookForUnindexed).await;
     }
 
     /// Queues a write made by `make` and waits for its committed result.
@@ -62,18 +77,93 @@ impl GroupCommit {
 
 async fn run(pool: AnyPool, backend: Backend, mut writes: mpsc::Receiver<Write>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while writes.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    // Messages stored but not yet searchable (SQLite only); see `Write::LookForUnindexed`.
+    let mut unindexed = 0;
+    loop {
+        let received = if unindexed == 0 {
+            writes.recv_many(&mut batch, MAX_BATCH).await
+        } else if unindexed >= search_index::CHUNK && writes.is_empty() {
+            unindexed = index_some(&pool, unindexed).await;
+            continue;
+        } else {
+            // A few waiting messages are indexed once sends pause, so that under load the
+            // index is written a chunk (one commit) at a time.
+            match tokio::time::timeout(INDEX_AFTER_PAUSE, writes.recv_many(&mut batch, MAX_BATCH))
+                .await
+            {
+                Ok(received) => received,
+                Err(_) => {
+                    unindexed = index_some(&pool, unindexed).await;
+                    continue;
+                }
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let taken = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
-        // Writes per commit = the second counter over the first.
-        metrics::counter!("db_group_commits_total").increment(1);
-        metrics::counter!("db_group_commit_writes_total").increment(taken.len() as u64);
-        apply(&pool, backend, taken).await;
+        let Split {
+            messages,
+            advances,
+            searches,
+            look,
+        } = split(taken);
+        if look && backend == Backend::Sqlite {
+            unindexed = unindexed.max(1);
+        }
+        let count = messages.len() + advances.len();
+        if count > 0 {
+            // Writes per commit = the second counter over the first.
+            metrics::counter!("db_group_commits_total").increment(1);
+            metrics::counter!("db_group_commit_writes_total").increment(count as u64);
+            if backend == Backend::Sqlite {
+                unindexed += messages.len() as u64;
+            }
+            apply(&pool, backend, messages, advances).await;
+        }
+        if !searches.is_empty() {
+            let result = match backend {
+                Backend::Sqlite => search_index::index_all(&pool).await,
+                Backend::Postgres => Ok(()),
+            };
+            if result.is_ok() {
+                unindexed = 0;
+            }
+            for reply in searches {
+                let _ = reply.send(result.as_ref().map(|_| ()).map_err(copy_error));
+            }
+        }
     }
 }
 
+/// How long sends must pause before fewer than a chunk of messages are indexed.
+const INDEX_AFTER_PAUSE: Duration = Duration::from_millis(50);
+
+/// Indexes one chunk; returns how many messages may still wait.
+async fn index_some(pool: &AnyPool, unindexed: u64) -> u64 {
+    match search_index::index_chunk(pool).await {
+        Ok(taken) if taken == search_index::CHUNK => unindexed.saturating_sub(taken).max(1),
+        Ok(_) => 0,
+        Err(err) => {
+            // Sends must not wait on a failing index; the next search retries (and reports) it.
+            tracing::warn!(%err, "indexing new messages for search failed");
+            0
+        }
+    }
+}
+
+/// sqlx errors are not `Clone`; every waiting search gets the same failure as a protocol error.
+fn copy_error(err: &sqlx::Error) -> sqlx::Error {
+    sqlx::Error::Protocol(format!("indexing for search failed: {err}"))
+}
+
 /// Applies a batch, or each of its writes alone if the batch fails.
-async fn apply(pool: &AnyPool, backend: Backend, writes: Vec<Write>) {
-    let (messages, advances) = split(writes);
+async fn apply(
+    pool: &AnyPool,
+    backend: Backend,
+    messages: Queued<NewMessage, InsertOutcome>,
+    advances: Queued<Advance, Option<Timestamp>>,
+) {
     let new: Vec<&NewMessage> = messages.iter().map(|(m, _)| m).collect();
     let wanted: Vec<&Advance> = advances.iter().map(|(a, _)| a).collect();
     let attempt = transaction(pool, backend, &new, &wanted).await;
@@ -109,21 +199,30 @@ async fn apply(pool: &AnyPool, backend: Backend, writes: Vec<Write>) {
 
 type Queued<W, T> = Vec<(W, Reply<T>)>;
 
-fn split(
-    writes: Vec<Write>,
-) -> (
-    Queued<NewMessage, InsertOutcome>,
-    Queued<Advance, Option<Timestamp>>,
-) {
-    let mut messages = Vec::new();
-    let mut advances = Vec::new();
+/// A batch sorted by kind.
+struct Split {
+    messages: Queued<NewMessage, InsertOutcome>,
+    advances: Queued<Advance, Option<Timestamp>>,
+    searches: Vec<Reply<()>>,
+    look: bool,
+}
+
+fn split(writes: Vec<Write>) -> Split {
+    let mut split = Split {
+        messages: Vec::new(),
+        advances: Vec::new(),
+        searches: Vec::new(),
+        look: false,
+    };
     for write in writes {
         match write {
-            Write::Message(new, reply) => messages.push((new, reply)),
-            Write::Watermark(advance, reply) => advances.push((advance, reply)),
+            Write::Message(new, reply) => split.messages.push((new, reply)),
+            Write::Watermark(advance, reply) => split.advances.push((advance, reply)),
+            Write::CatchUpSearch(reply) => split.searches.push(reply),
+            Write::LookForUnindexed => split.look = true,
         }
     }
-    (messages, advances)
+    split
 }
 
 /// One transaction: the messages first, then the watermarks. Answers in the order given.

@@ -129,6 +129,14 @@ impl Store {
         .await
     }
 
+    /// The chats `user` is a member of.
+    pub async fn list_chat_ids_of(&self, user: UserId) -> Result<Vec<ChatId>, sqlx::Error> {
+        sqlx::query_scalar("SELECT chat_id FROM chat_members WHERE user_id = $1")
+            .bind(user)
+            .fetch_all(&self.reader)
+            .await
+    }
+
     /// Counts the admins of a chat.
     pub async fn count_admins(&self, chat: ChatId) -> Result<i64, sqlx::Error> {
         sqlx::query_scalar(

@@ -268,26 +268,42 @@ impl Store {
         before: Option<HistoryKey>,
         limit: i64,
     ) -> Result<Vec<MessageRow>, sqlx::Error> {
+        if self.backend == Backend::Sqlite {
+            // Every acknowledged message is findable: index what waits first.
+            self.group_commit.submit(Write::CatchUpSearch).await?;
+        }
         let (at, id) = before.map_or((i64::MAX, "~".to_owned()), |k| {
             (k.created_at.millis(), k.id.to_string())
         });
         let (source, matches) = match self.backend {
+            // CROSS JOIN fixes the order: the full-text query runs once and drives the loop.
+            // Left to itself, SQLite may walk the viewer's chats in time order and ask FTS5
+            // about each message, which re-runs the whole query (prefixes and all) per row.
             Backend::Sqlite => (
-                "messages_fts f JOIN messages m ON m.rowid = f.rowid",
+                "messages_fts f CROSS JOIN messages m ON m.rowid = f.rowid \
+                 CROSS JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1",
                 "messages_fts MATCH $2",
             ),
             Backend::Postgres => (
-                "messages m",
+                "messages m JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1",
                 "m.search_vector @@ plainto_tsquery('simple', $2)",
             ),
         };
         let text = match self.backend {
-            Backend::Sqlite => fts5_query(query),
+            Backend::Sqlite => {
+                let chats = match chat {
+                    Some(chat) => vec![chat],
+                    None => self.list_chat_ids_of(viewer).await?,
+                };
+                if chats.is_empty() {
+                    return Ok(Vec::new());
+                }
+                fts5_query(query, &chats)
+            }
             Backend::Postgres => query.to_owned(),
         };
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM {source} \
-             JOIN chat_members cm ON cm.chat_id = m.chat_id AND cm.user_id = $1 \
              WHERE {matches} AND m.deleted_at IS NULL AND ($3 = '' OR m.chat_id = $3) \
              AND (m.created_at < $4 OR (m.created_at = $4 AND m.id < $5)) AND {VISIBLE_TO_VIEWER} \
              ORDER BY m.created_at DESC, m.id DESC LIMIT $6"
@@ -354,9 +370,26 @@ impl Store {
     }
 }
 
-/// Turns free text into an FTS5 query: every word quoted (so no operator can be injected), all
-/// required, the last one as a prefix.
-fn fts5_query(text: &str) -> String {
+/// Beyond this many chats a search does not name them to FTS5 (the query would grow long); the
+/// join with the viewer's memberships still decides.
+const NAMED_CHATS: usize = 300;
+
+/// Turns free text into an FTS5 query over `content`: every word quoted (so no operator can be
+/// injected), all required, the last one as a prefix; and, unless there are many, the message
+/// must be in one of `chats` (each indexed as one token, see migration 0005).
+fn fts5_query(text: &str, chats: &[ChatId]) -> String {
+    let words = fts5_words(text);
+    if chats.len() > NAMED_CHATS {
+        return format!("content : ({words})");
+    }
+    let tokens: Vec<String> = chats
+        .iter()
+        .map(|c| format!("\"{}\"", c.to_string().replace('-', "")))
+        .collect();
+    format!("content : ({words}) AND chat : ({})", tokens.join(" OR "))
+}
+
+fn fts5_words(text: &str) -> String {
     let words: Vec<String> = text
         .split_whitespace()
         .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
@@ -374,8 +407,19 @@ mod tests {
 
     #[test]
     fn fts5_queries_quote_every_word() {
-        assert_eq!(fts5_query("hello world"), "\"hello\" \"world\"*");
-        assert_eq!(fts5_query("a\"b OR c"), "\"a\"\"b\" \"OR\" \"c\"*");
-        assert_eq!(fts5_query("  "), "\"\"");
+        assert_eq!(fts5_words("hello world"), "\"hello\" \"world\"*");
+        assert_eq!(fts5_words("a\"b OR c"), "\"a\"\"b\" \"OR\" \"c\"*");
+        assert_eq!(fts5_words("  "), "\"\"");
+    }
+
+    #[test]
+    fn fts5_queries_name_the_chats_unless_there_are_many() {
+        let chat = ChatId::parse("0193f1a2-7c2e-7d00-8000-00000000abcd").expect("a chat id");
+        assert_eq!(
+            fts5_query("hi", &[chat]),
+            "content : (\"hi\"*) AND chat : (\"0193f1a27c2e7d00800000000000abcd\")"
+        );
+        let many = vec![chat; NAMED_CHATS + 1];
+        assert_eq!(fts5_query("hi", &many), "content : (\"hi\"*)");
     }
 }

@@ -30,6 +30,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(2, "0002_chats"),
     migration!(3, "0003_contact_pairs_and_folded_names"),
     migration!(4, "0004_files"),
+    migration!(5, "0005_search_behind_the_writer"),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {

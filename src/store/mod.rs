@@ -20,6 +20,7 @@ mod messages;
 mod migrate;
 mod reactions;
 mod receipts;
+mod search_index;
 mod sessions;
 mod users;
 
@@ -99,7 +100,9 @@ impl Store {
 
     /// Applies every migration not yet applied.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        migrate::run(&self.writer, self.backend).await
+        migrate::run(&self.writer, self.backend).await?;
+        self.group_commit.look_for_unindexed().await;
+        Ok(())
     }
 
     /// Cheap round trip used by `/health`.
@@ -143,6 +146,13 @@ impl Store {
 const READER_CACHE_KIB: u32 = 8 * 1024;
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
+/// How much of the database file SQLite reads through a memory map instead of `read()`. In WAL
+/// mode a connection drops its whole page cache whenever another one has written since its last
+/// read, so under a steady stream of sends every reader re-reads its pages; mapped, that is a
+/// pointer instead of a system call and a copy. (The mapping counts as shared file memory, not
+/// as the server's own.)
+const MMAP_BYTES: u64 = 1 << 30;
+
 fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
@@ -153,12 +163,13 @@ fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
-                    // temp_store: statement journals (multi-row inserts with the search
-                    // trigger) stay in memory instead of a temporary file.
+                    // temp_store: statement journals (multi-row inserts with triggers) stay in
+                    // memory instead of a temporary file.
                     let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib};"
+                         PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib}; \
+                         PRAGMA mmap_size = {MMAP_BYTES};"
                     );
                     conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }

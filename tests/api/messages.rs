@@ -1373,6 +1373,98 @@ async fn search_finds_whole_words_in_my_own_chats_newest_first() {
         .assert_error(400, "validation_failed");
 }
 
+/// The full-text index is written behind the writer (migration 0005): a search right after a
+/// burst of sends finds every one, and edits and deletes of messages both already indexed and
+/// still waiting keep the index whole.
+#[tokio::test]
+async fn search_sees_every_acknowledged_send_and_edits_and_deletes_keep_the_index_whole() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
+    let path = format!("/api/chats/{chat}/messages");
+    let sends = (0..120).map(|n| {
+        let alice = &alice;
+        let path = &path;
+        async move {
+            let resp = alice
+                .post(path, json!({"content": format!("burst word{n} common")}))
+                .await;
+            assert_eq!(resp.status, 201, "{}", resp.body);
+            resp.body
+        }
+    });
+    let sent = futures_util::future::join_all(sends).await;
+    // Edit and delete some at once, while their words may still wait for the index.
+    for (n, message) in sent.iter().enumerate().take(20) {
+        let target = format!("/api/messages/{}", id(message));
+        let resp = if n % 2 == 0 {
+            alice
+                .put(&target, json!({"content": format!("edited{n} common")}))
+                .await
+        } else {
+            alice.delete(&format!("{target}?scope=everyone")).await
+        };
+        assert_eq!(resp.status, 200, "{}", resp.body);
+    }
+    let all = bob.get("/api/messages/search?q=common&limit=100").await;
+    assert_eq!(all.status, 200, "{}", all.body);
+    assert_eq!(ids(&all.body).len(), 100);
+    assert_eq!(all.body["hasMore"], true, "110 live messages hold the word");
+    let last = bob.get("/api/messages/search?q=word119").await;
+    assert_eq!(contents(&last.body), vec!["burst word119 common"]);
+    let edited = bob.get("/api/messages/search?q=edited4").await;
+    assert_eq!(contents(&edited.body), vec!["edited4 common"]);
+    let replaced = bob.get("/api/messages/search?q=word4").await;
+    assert!(
+        contents(&replaced.body)
+            .iter()
+            .all(|c| c != "burst word4 common")
+    );
+    let deleted = bob.get("/api/messages/search?q=word5").await;
+    assert!(ids(&deleted.body).iter().all(|i| *i != id(&sent[5])));
+    // Edit and delete again now that everything is indexed.
+    let target = format!("/api/messages/{}", id(&sent[30]));
+    let resp = alice.put(&target, json!({"content": "later change"})).await;
+    assert_eq!(resp.status, 200, "{}", resp.body);
+    let gone = alice
+        .delete(&format!("/api/messages/{}?scope=everyone", id(&sent[31])))
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let later = bob.get("/api/messages/search?q=later").await;
+    assert_eq!(contents(&later.body), vec!["later change"]);
+    assert!(ids(&bob.get("/api/messages/search?q=word31").await.body).is_empty());
+    if !crate::helpers::on_postgres() {
+        // FTS5's own check compares the index with the messages it was built from.
+        app.execute("INSERT INTO messages_fts (messages_fts, rank) VALUES ('integrity-check', 1)")
+            .await;
+        let waiting = app.count("SELECT count(*) FROM search_pending").await;
+        assert_eq!(waiting, 0, "a search indexes everything first");
+    }
+}
+
+/// A searcher in very many chats is not named chat by chat to FTS5; the join still decides.
+#[tokio::test]
+async fn search_works_for_a_member_of_hundreds_of_chats() {
+    let app = TestApp::spawn().await;
+    let alice = app.register("alice").await;
+    let bob = app.register("bob").await;
+    let mut first = None;
+    for n in 0..305 {
+        let chat = group(&alice, &format!("g{n}"), &[]).await;
+        first.get_or_insert(chat);
+    }
+    let first = first.expect("a chat");
+    let shared = direct(&alice, &bob).await;
+    send(&alice, &first, "needle in the first group").await;
+    send(&bob, &shared, "needle from bob").await;
+    let found = alice.get("/api/messages/search?q=needle").await;
+    assert_eq!(
+        contents(&found.body),
+        vec!["needle from bob", "needle in the first group"]
+    );
+    let bobs = bob.get("/api/messages/search?q=needle").await;
+    assert_eq!(contents(&bobs.body), vec!["needle from bob"]);
+}
+
 #[tokio::test]
 async fn content_over_the_size_limit_is_413_and_empty_content_is_400() {
     let app = TestApp::spawn_with(|c| c.messages.max_content_bytes = 10).await;
