@@ -24,6 +24,11 @@ pub(super) struct Caches {
     /// Live sessions: their user and role.
     pub sessions: TtlCache<SessionId, (UserId, String)>,
     pub users: TtlCache<UserId, UserRow>,
+    /// A floor under each member's (delivered, read) watermarks in milliseconds. Watermarks
+    /// only move forward, so a floor known here stays true (another node can only raise the
+    /// real one) and an advance it already covers is answered without the database; only a
+    /// membership ending (which drops the real ones) makes it wrong, so that clears it.
+    pub watermarks: TtlCache<(ChatId, UserId), (i64, i64)>,
     /// The newest messages of each chat, linked to the one before.
     pub recent: RecentMessages,
 }
@@ -34,6 +39,7 @@ impl Caches {
             members: TtlCache::new(100_000),
             sessions: TtlCache::new(100_000),
             users: TtlCache::new(100_000),
+            watermarks: TtlCache::new(100_000),
             recent: RecentMessages::default(),
         }
     }
@@ -44,6 +50,7 @@ impl Caches {
         self.members.clear();
         self.sessions.clear();
         self.users.clear();
+        self.watermarks.clear();
     }
 }
 

@@ -185,6 +185,7 @@ impl Store {
             .execute(&self.writer)
             .await?;
         self.caches.members.forget(&chat);
+        self.caches.watermarks.clear();
         Ok(())
     }
 

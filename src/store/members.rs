@@ -74,6 +74,7 @@ impl Store {
         touch_chat(&mut tx, chat, now).await?;
         tx.commit().await?;
         self.caches.members.forget(&chat);
+        self.caches.watermarks.clear();
         Ok(added)
     }
 
@@ -280,6 +281,7 @@ impl Store {
         touch_chat(&mut tx, chat, now).await?;
         tx.commit().await?;
         self.caches.members.forget(&chat);
+        self.caches.watermarks.clear();
         Ok(promoted)
     }
 }

@@ -73,9 +73,30 @@ impl Store {
         &self,
         advance: Advance,
     ) -> Result<Option<Timestamp>, sqlx::Error> {
-        self.group_commit
+        let key = (advance.chat, advance.user);
+        let up_to = advance.up_to.millis();
+        let floor = self.caches.watermarks.get(&key).unwrap_or((-1, -1));
+        let covered = match advance.kind {
+            ReceiptKind::Delivered => floor.0 >= up_to,
+            ReceiptKind::Read => floor.1 >= up_to,
+        };
+        if covered {
+            return Ok(None);
+        }
+        let generation = self.caches.watermarks.generation();
+        let kind = advance.kind;
+        let moved = self
+            .group_commit
             .submit(|reply| Write::Watermark(advance, reply))
-            .await
+            .await?;
+        // Moved or not, the watermark is at `up_to` or beyond now. (For someone who is not a
+        // member the floor is moot: joining clears it.)
+        let floor = match kind {
+            ReceiptKind::Delivered => (floor.0.max(up_to), floor.1),
+            ReceiptKind::Read => (floor.0.max(up_to), floor.1.max(up_to)),
+        };
+        self.caches.watermarks.put(generation, key, floor);
+        Ok(moved)
     }
 
     /// The first advance of each member's watermarks that covers a message created at `at`.

@@ -54,6 +54,22 @@ pub async fn record_delivery(
     Ok(())
 }
 
+/// [`record_delivery`] in its own task, for callers that must not wait for the commit.
+pub fn record_delivery_later(
+    state: &AppState,
+    user: UserId,
+    chat: ChatId,
+    message: MessageId,
+    at: Timestamp,
+) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(err) = record_delivery(&state, user, chat, message, at).await {
+            tracing::warn!(error = ?err, "recording delivery failed");
+        }
+    });
+}
+
 /// `POST /api/messages/delivered` / `mark_delivered`: ids the caller cannot see are ignored.
 pub async fn delivered(state: &AppState, auth: &AuthUser, ids: &[MessageId]) -> AppResult<()> {
     if ids.len() > 500 {
