@@ -45,6 +45,13 @@ pub(super) const VISIBLE_TO_VIEWER: &str = "NOT EXISTS (SELECT 1 FROM hidden_mes
     AND m.created_at > COALESCE((SELECT cm.cleared_at FROM chat_members cm \
       WHERE cm.chat_id = m.chat_id AND cm.user_id = $1), -1)";
 
+/// `m.updated_at > $2`, said so that both indexes serve it: sent after `$2` (by
+/// `messages_chat_time`), or changed after being sent and after `$2` (by the partial
+/// `messages_chat_changed`, migration 0006). `updated_at` never precedes `since` otherwise: a
+/// message changed after `since` was changed after it was sent, or sent after `since`.
+const CHANGED_SINCE_2: &str =
+    "(m.created_at > $2 OR (m.updated_at > $2 AND m.updated_at > m.created_at))";
+
 impl Store {
     /// Stores a message through the group commit; answers once it is committed.
     pub async fn insert_message(&self, new: NewMessage) -> Result<InsertOutcome, sqlx::Error> {
@@ -329,7 +336,7 @@ impl Store {
         sqlx::query_as(AssertSqlSafe(format!(
             "SELECT {MESSAGE_COLUMNS} FROM chat_members cm \
              JOIN messages m ON m.chat_id = cm.chat_id \
-             WHERE cm.user_id = $1 AND m.updated_at > $2 AND {VISIBLE_TO_VIEWER} \
+             WHERE cm.user_id = $1 AND {CHANGED_SINCE_2} AND {VISIBLE_TO_VIEWER} \
              ORDER BY m.updated_at, m.id LIMIT $3"
         )))
         .bind(viewer)

@@ -31,6 +31,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_contact_pairs_and_folded_names"),
     migration!(4, "0004_files"),
     migration!(5, "0005_search_behind_the_writer"),
+    migration!(6, "0006_changed_messages_index"),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {

@@ -72,22 +72,19 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_parent_dir(url)?;
         }
-        let reader = pool_options(backend, max_connections.max(1), READER_CACHE_KIB, 1000)
+        let reader = pool_options(backend, max_connections.max(1), READER_CACHE_KIB)
             .connect(url)
             .await
             .context("connecting to the database")?;
         let writer = match backend {
             Backend::Sqlite => {
-                pool_options(backend, 1, WRITER_CACHE_KIB, WRITER_AUTOCHECKPOINT_PAGES)
+                pool_options(backend, 1, WRITER_CACHE_KIB)
                     .connect(url)
                     .await?
             }
             Backend::Postgres => reader.clone(),
         };
         let group_commit = group_commit::GroupCommit::start(writer.clone(), backend);
-        if backend == Backend::Sqlite {
-            tokio::spawn(checkpoint_in_background(reader.clone()));
-        }
         Ok(Store {
             reader,
             writer,
@@ -149,34 +146,6 @@ impl Store {
 const READER_CACHE_KIB: u32 = 8 * 1024;
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
-/// How often the log of committed pages (the WAL) is copied into the database file.
-///
-/// SQLite does this itself every 1,000 logged pages, inside the commit that crosses the mark, so
-/// one send in every few batches waited for the copy and its fsync, and a page rewritten by
-/// every batch (the newest page of each index) was copied again and again. Here a reading
-/// connection copies once a second without holding up the writer (`PASSIVE`), each page once
-/// however often it changed; the writer's own checkpoint stays only as a backstop.
-const CHECKPOINT_EVERY: Duration = Duration::from_secs(1);
-const WRITER_AUTOCHECKPOINT_PAGES: u32 = 50_000;
-
-async fn checkpoint_in_background(reader: AnyPool) {
-    let mut ticks = tokio::time::interval(CHECKPOINT_EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        ticks.tick().await;
-        if reader.is_closed() {
-            return;
-        }
-        if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .execute(&reader)
-            .await
-            && !reader.is_closed()
-        {
-            tracing::warn!(%err, "checkpointing the write-ahead log failed");
-        }
-    }
-}
-
 /// How much of the database file SQLite reads through a memory map instead of `read()`. In WAL
 /// mode a connection drops its whole page cache whenever another one has written since its last
 /// read, so under a steady stream of sends every reader re-reads its pages; mapped, that is a
@@ -184,7 +153,7 @@ async fn checkpoint_in_background(reader: AnyPool) {
 /// as the server's own.)
 const MMAP_BYTES: u64 = 1 << 30;
 
-fn pool_options(backend: Backend, max: u32, cache_kib: u32, autocheckpoint: u32) -> AnyPoolOptions {
+fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         // A broken connection fails its query and is replaced; pinging before every query
@@ -200,8 +169,7 @@ fn pool_options(backend: Backend, max: u32, cache_kib: u32, autocheckpoint: u32)
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib}; \
-                         PRAGMA mmap_size = {MMAP_BYTES}; \
-                         PRAGMA wal_autocheckpoint = {autocheckpoint};"
+                         PRAGMA mmap_size = {MMAP_BYTES};"
                     );
                     conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }

@@ -1230,6 +1230,52 @@ async fn typing_ends_when_the_typer_disconnects() {
     assert_eq!(stopped.data["userId"], alice.id.as_str());
 }
 
+/// Messages sent before the sync point and changed after it (edited, deleted for everyone,
+/// reacted to) come back from sync; untouched older ones do not (migration 0006 finds changes
+/// through an index of changed messages only).
+#[tokio::test]
+async fn sync_returns_older_messages_changed_since_the_cursor() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
+    let untouched = id(&send(&alice, &chat, "left alone").await);
+    let edited = id(&send(&alice, &chat, "tpyo").await);
+    let deleted = id(&send(&alice, &chat, "oops").await);
+    let reacted = id(&send(&alice, &chat, "nice").await);
+    // A sync point looks 2 s back (late commits); these four must lie before it.
+    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    let start = bob.get("/api/sync").await;
+    let cursor = start.body["nextCursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+
+    let edit = alice
+        .put(
+            &format!("/api/messages/{edited}"),
+            json!({"content": "typo"}),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.body);
+    let gone = alice
+        .delete(&format!("/api/messages/{deleted}?scope=everyone"))
+        .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let react = bob
+        .post(
+            &format!("/api/messages/{reacted}/reactions"),
+            json!({"emoji": "👍"}),
+        )
+        .await;
+    assert_eq!(react.status, 200, "{}", react.body);
+
+    let caught_up = bob.get(&format!("/api/sync?since={cursor}")).await;
+    assert_eq!(caught_up.status, 200, "{}", caught_up.body);
+    let got = ids(&caught_up.body);
+    assert_eq!(got, vec![edited, deleted, reacted], "oldest change first");
+    assert!(!got.contains(&untouched));
+}
+
 #[tokio::test]
 async fn a_reconnecting_client_catches_up_with_sync_and_the_fetch_records_delivery() {
     let app = TestApp::spawn().await;
