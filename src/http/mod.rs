@@ -98,6 +98,9 @@ pub fn router(state: AppState, io_layer: SocketIoLayer) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(io_layer)
+        .layer(axum::middleware::map_request(
+            crate::realtime::own_handshake_parts,
+        ))
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(cors(&config))
         .layer(axum::middleware::from_fn_with_state(

@@ -12,11 +12,14 @@ mod typing;
 
 use std::time::Duration;
 
+use axum::extract::{OriginalUri, Request};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use serde::{Deserialize, Serialize};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
+use tower_http::request_id::RequestId;
 
 pub use notifier::Notifier;
 pub use presence::{Presence, Transition};
@@ -43,8 +46,52 @@ pub fn socket_layer(config: &Config) -> (SocketIoLayer, SocketIo) {
         ))
         .max_payload(config.realtime.max_payload_bytes)
         .ws_max_message_size(config.realtime.max_payload_bytes as usize)
+        .ws_read_buffer_size(WS_READ_BUFFER)
         .build_layer()
 }
+
+/// Each connection's WebSocket read buffer (engine.io's default is 4 KiB). Client frames are
+/// acks and messages of a few hundred bytes; a larger frame grows the buffer as it arrives. With
+/// 20,000 idle connections the difference is 60 MB.
+const WS_READ_BUFFER: usize = 1024;
+
+/// Copies what Socket.IO keeps of the handshake request into allocations of its own.
+///
+/// Socket.IO keeps each connection's request parts for the connection's life (`req_parts()`):
+/// URI, headers and extensions. hyper parses the request without copying, as slices of its
+/// 8-16 KiB read buffer, and axum adds the URI again as `OriginalUri`, so those few hundred
+/// bytes kept the whole buffer alive: 16 KiB of the ~33 KiB each idle connection costs
+/// (heaptrack under `loadgen idle`, docs/BENCHMARKS.md). Copied, the buffer is freed once the
+/// connection is upgraded.
+pub async fn own_handshake_parts(mut request: Request) -> Request {
+    if !request.uri().path().starts_with(SOCKET_PATH) {
+        return request;
+    }
+    let mut owned = HeaderMap::with_capacity(request.headers().len());
+    for (name, value) in request.headers() {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_str().as_bytes()),
+            HeaderValue::from_bytes(value.as_bytes()),
+        ) {
+            owned.append(name, value);
+        }
+    }
+    *request.headers_mut() = owned;
+    if let Ok(uri) = Uri::try_from(request.uri().to_string()) {
+        *request.uri_mut() = uri;
+    }
+    let extensions = request.extensions_mut();
+    extensions.remove::<OriginalUri>();
+    if let Some(id) = extensions.remove::<RequestId>()
+        && let Ok(value) = HeaderValue::from_bytes(id.header_value().as_bytes())
+    {
+        extensions.insert(RequestId::new(value));
+    }
+    request
+}
+
+/// Where Socket.IO listens.
+const SOCKET_PATH: &str = "/socket.io/";
 
 /// The CONNECT payload.
 #[derive(Debug, Default, Deserialize)]
