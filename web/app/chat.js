@@ -338,10 +338,13 @@ function Composer({ chat, replyTo, clearReply, editing, setEditing }) {
     if (!content) return;
     store.stopTyping();
     if (editing) {
+      // Leave edit mode at once: whatever is typed next is a new message, even if the edit's
+      // answer is still on its way (the other side may already show the edit).
+      const target = editing;
+      setEditing(null);
+      setText('');
       try {
-        await store.editMessage(editing, content);
-        setEditing(null);
-        setText('');
+        await store.editMessage(target, content);
       } catch (e) {
         store.toast(e.message);
       }
