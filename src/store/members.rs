@@ -201,16 +201,14 @@ impl Store {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        self.update_member_at(
             "UPDATE chat_members SET hidden = 0, settings_updated_at = $3 \
              WHERE chat_id = $1 AND user_id = $2 AND hidden = 1",
+            chat,
+            user,
+            now,
         )
-        .bind(chat)
-        .bind(user)
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        .await
     }
 
     /// "Deletes" a one-on-one chat for one member: hidden, and its history cleared for them.
@@ -220,15 +218,30 @@ impl Store {
         user: UserId,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        self.update_member_at(
             "UPDATE chat_members SET hidden = 1, cleared_at = $3, last_read_at = $3, \
              settings_updated_at = $3 WHERE chat_id = $1 AND user_id = $2",
+            chat,
+            user,
+            now,
         )
-        .bind(chat)
-        .bind(user)
-        .bind(now)
-        .execute(&self.writer)
-        .await?;
+        .await
+    }
+
+    /// Runs one `UPDATE chat_members` of `($1 chat, $2 user, $3 now)`.
+    async fn update_member_at(
+        &self,
+        sql: &'static str,
+        chat: ChatId,
+        user: UserId,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(sql)
+            .bind(chat)
+            .bind(user)
+            .bind(now)
+            .execute(&self.writer)
+            .await?;
         Ok(())
     }
 
