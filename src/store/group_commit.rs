@@ -121,19 +121,22 @@ async fn run(pool: AnyPool, backend: Backend, mut writes: mpsc::Receiver<Write>)
             }
             apply(&pool, backend, messages, advances).await;
         }
-        if !searches.is_empty() {
-            let result = match backend {
-                Backend::Sqlite => search_index::index_all(&pool).await,
-                Backend::Postgres => Ok(()),
-            };
-            if result.is_ok() {
-                unindexed = 0;
-            }
-            for reply in searches {
-                let _ = reply.send(result.as_ref().map(|_| ()).map_err(copy_error));
-            }
+        if !searches.is_empty() && catch_up_search(&pool, backend, searches).await {
+            unindexed = 0;
         }
     }
+}
+
+/// Indexes every waiting message, then answers the searches that asked; whether it worked.
+async fn catch_up_search(pool: &AnyPool, backend: Backend, searches: Vec<Reply<()>>) -> bool {
+    let result = match backend {
+        Backend::Sqlite => search_index::index_all(pool).await,
+        Backend::Postgres => Ok(()),
+    };
+    for reply in searches {
+        let _ = reply.send(result.as_ref().map(|_| ()).map_err(copy_error));
+    }
+    result.is_ok()
 }
 
 /// How long sends must pause before fewer than a chunk of messages are indexed.

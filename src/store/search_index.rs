@@ -6,8 +6,8 @@
 //! messages into `messages_fts` in chunks: whenever it has nothing else queued, and before
 //! answering a search, which therefore always sees every acknowledged message. The index also
 //! holds each message's chat as one token, so a search narrows to the searcher's chats inside
-//! FTS5 (see `Store::search_messages`). PostgreSQL
-//! needs none of this: its GIN index is maintained by the insert itself.
+//! FTS5 (see `Store::search_messages`); the view `messages_search_source` says what is indexed.
+//! PostgreSQL needs none of this: its GIN index is maintained by the insert itself.
 
 use sqlx::AnyPool;
 
@@ -32,8 +32,9 @@ pub(super) async fn index_chunk(pool: &AnyPool) -> Result<u64, sqlx::Error> {
         // CROSS JOIN keeps `search_pending` the outer loop: otherwise SQLite carries the bound
         // over to `messages` and walks every message from the first one.
         "INSERT INTO messages_fts (rowid, content, chat) \
-         SELECT p.message_rowid, m.content, replace(m.chat_id, '-', '') FROM search_pending p \
-         CROSS JOIN messages m ON m.rowid = p.message_rowid WHERE p.message_rowid <= $1",
+         SELECT p.message_rowid, s.content, s.chat FROM search_pending p \
+         CROSS JOIN messages_search_source s ON s.message_rowid = p.message_rowid \
+         WHERE p.message_rowid <= $1",
     )
     .bind(bound)
     .execute(&mut *tx)
