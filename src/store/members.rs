@@ -34,6 +34,17 @@ pub struct MemberWithUser {
     pub user: UserRow,
 }
 
+/// What a member's receipts say about the messages of a chat: since when they are a member,
+/// how far their device received and they read, and whether they let others see that.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReceiptMember {
+    pub user_id: UserId,
+    pub joined_at: Timestamp,
+    pub last_read_at: Option<Timestamp>,
+    pub last_delivered_at: Option<Timestamp>,
+    pub read_receipts: i64,
+}
+
 /// Per-member settings to change; `None` leaves a field as it is.
 #[derive(Debug, Default)]
 pub struct MemberSettingsUpdate {
@@ -90,6 +101,22 @@ impl Store {
         .bind(chat)
         .bind(user)
         .fetch_optional(&self.reader)
+        .await
+    }
+
+    /// The receipts of every member of `chat`: the few columns a page of messages needs to
+    /// say who received and read each one, instead of every member's and user's whole row.
+    pub async fn list_receipt_members(
+        &self,
+        chat: ChatId,
+    ) -> Result<Vec<ReceiptMember>, sqlx::Error> {
+        sqlx::query_as(
+            "SELECT m.user_id, m.joined_at, m.last_read_at, m.last_delivered_at, u.read_receipts \
+             FROM chat_members m JOIN users u ON u.id = m.user_id WHERE m.chat_id = $1 \
+             ORDER BY m.joined_at, m.user_id",
+        )
+        .bind(chat)
+        .fetch_all(&self.reader)
         .await
     }
 

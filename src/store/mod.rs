@@ -27,7 +27,7 @@ mod users;
 pub use chats::{ChatMembers, ChatRow, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};
 pub use files::FileRow;
-pub use members::{MemberRow, MemberSettingsUpdate, MemberWithUser};
+pub use members::{MemberRow, MemberSettingsUpdate, MemberWithUser, ReceiptMember};
 pub use message_writes::{InsertOutcome, NewMessage};
 pub use messages::{HistoryKey, MessageRow};
 pub use reactions::ReactionRow;
@@ -146,13 +146,6 @@ impl Store {
 const READER_CACHE_KIB: u32 = 8 * 1024;
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
-/// How much of the database file SQLite reads through a memory map instead of `read()`. In WAL
-/// mode a connection drops its whole page cache whenever another one has written since its last
-/// read, so under a steady stream of sends every reader re-reads its pages; mapped, that is a
-/// pointer instead of a system call and a copy. (The mapping counts as shared file memory, not
-/// as the server's own.)
-const MMAP_BYTES: u64 = 1 << 30;
-
 fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
@@ -164,12 +157,17 @@ fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 if backend == Backend::Sqlite {
                     // temp_store: statement journals (multi-row inserts with triggers) stay in
-                    // memory instead of a temporary file.
+                    // memory instead of a temporary file. No memory map (mmap_size = 0): in WAL
+                    // mode a connection that finds the database changed since its last read
+                    // drops its page cache and unmaps its whole map, then faults every page back
+                    // in; with a receipt written after nearly every read, that was 18% of the
+                    // server's time in munmap and 29% in page faults in the full-scale `history`
+                    // benchmark. `pread` is cheaper (docs/BENCHMARKS.md, session 4).
                     let pragmas = format!(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib}; \
-                         PRAGMA mmap_size = {MMAP_BYTES};"
+                         PRAGMA mmap_size = 0;"
                     );
                     conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }

@@ -59,7 +59,7 @@ fn the_load_generator_runs_every_profile_at_tiny_scale_without_losing_a_message(
     }
 
     let groups = &profiles["groups"]["result"]["runs"][0];
-    for target in ["relay", "server"] {
+    for target in ["relay", "relay_receipts", "server"] {
         let steps = groups[target]["steps"].as_array().expect("steps");
         assert!(!steps.is_empty());
         for step in steps {
@@ -73,7 +73,13 @@ fn the_load_generator_runs_every_profile_at_tiny_scale_without_losing_a_message(
             number(&step["cpu_us_per_delivery"]);
         }
     }
-    number(&profiles["groups"]["result"]["summary"]["ratio"]);
+    for ratio in [
+        "ratio",
+        "receipts_relay_ratio",
+        "server_to_receipts_relay_ratio",
+    ] {
+        number(&profiles["groups"]["result"]["summary"][ratio]);
+    }
 
     let durable = &profiles["durable"]["result"]["runs"][0]["steps"][0];
     assert!(number(&durable["acked"]) > 0.0);

@@ -302,7 +302,8 @@ pub async fn history(
     from: HistoryFrom,
     limit: i64,
 ) -> AppResult<Page> {
-    membership(state, auth.user_id, chat).await?;
+    // From the members cache: the page itself is three queries (messages, reactions, receipts).
+    members_of(state, auth.user_id, chat).await?;
     let mut rows = match &from {
         HistoryFrom::Before(cursor) => {
             let key = cursor.as_deref().map(decode_cursor).transpose()?;

@@ -9,7 +9,7 @@ use crate::app::AppState;
 use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
 use crate::error::AppResult;
 use crate::service::files::{Files, file_info};
-use crate::store::{FileRow, MemberWithUser, MessageRow, ReactionRow, UserRow};
+use crate::store::{FileRow, MessageRow, ReactionRow, ReceiptMember, UserRow};
 use crate::wire::{FileInfo, Message, ReactionGroup, ReplyPreview, SenderSummary};
 
 /// The messages as `viewer` sees them, in the order given.
@@ -31,10 +31,10 @@ pub async fn views(
         .collect();
     let replies = load_replies(state, rows).await?;
     let users = load_users(state, rows, &replies).await?;
-    let mut members: HashMap<ChatId, Vec<MemberWithUser>> = HashMap::new();
+    let mut members: HashMap<ChatId, Vec<ReceiptMember>> = HashMap::new();
     for row in rows {
         if let std::collections::hash_map::Entry::Vacant(entry) = members.entry(row.chat_id) {
-            entry.insert(state.store.list_members(row.chat_id).await?);
+            entry.insert(state.store.list_receipt_members(row.chat_id).await?);
         }
     }
     let files = load_files(state, rows).await?;
@@ -117,7 +117,7 @@ struct Context<'a> {
     replies: HashMap<MessageId, MessageRow>,
     reactions: Vec<ReactionRow>,
     starred: HashSet<MessageId>,
-    members: HashMap<ChatId, Vec<MemberWithUser>>,
+    members: HashMap<ChatId, Vec<ReceiptMember>>,
 }
 
 impl Context<'_> {
@@ -143,8 +143,8 @@ impl Context<'_> {
         } else {
             members
                 .iter()
-                .find(|m| m.user.id == self.viewer)
-                .and_then(|m| m.member.last_read_at)
+                .find(|m| m.user_id == self.viewer)
+                .and_then(|m| m.last_read_at)
                 .is_some_and(|at| at >= row.created_at)
         };
         Message {
@@ -196,22 +196,22 @@ impl Receipts {
     /// `read` once every other member has read it, `delivered` once every other member's device
     /// has it. Members who turned read receipts off never count as having read; members who
     /// joined after the message was sent do not count at all.
-    fn of(row: &MessageRow, members: &[MemberWithUser]) -> Receipts {
+    fn of(row: &MessageRow, members: &[ReceiptMember]) -> Receipts {
         let covers = |at: Option<Timestamp>| at.is_some_and(|at| at >= row.created_at);
-        let others: Vec<&MemberWithUser> = members
+        let others: Vec<&ReceiptMember> = members
             .iter()
-            .filter(|m| m.user.id != row.sender_id && m.member.joined_at <= row.created_at)
+            .filter(|m| m.user_id != row.sender_id && m.joined_at <= row.created_at)
             .collect();
         let read_by: Vec<UserId> = others
             .iter()
-            .filter(|m| m.user.read_receipts != 0 && covers(m.member.last_read_at))
-            .map(|m| m.user.id)
+            .filter(|m| m.read_receipts != 0 && covers(m.last_read_at))
+            .map(|m| m.user_id)
             .collect();
         let status = if others.is_empty() {
             "sent"
         } else if read_by.len() == others.len() {
             "read"
-        } else if others.iter().all(|m| covers(m.member.last_delivered_at)) {
+        } else if others.iter().all(|m| covers(m.last_delivered_at)) {
             "delivered"
         } else {
             "sent"

@@ -1,7 +1,9 @@
 //! `groups` (and `baseline`): every member of every group connected, one sender per group at a
 //! rate ladder; end-to-end latency, deliveries per second, losses and server CPU per delivery.
-//! Each run measures the bare relay first and then the real server on the same workload, so the
-//! server is reported as a ratio of the library's own ceiling on this machine.
+//! Each run measures the bare relay first, then the relay doing the contract's receipt traffic
+//! (every recipient acks, every ack sends the sender a `message_delivered`), then the real server
+//! on the same workload, so the server is reported as a ratio of the library's own ceiling on
+//! this machine, and that ceiling's share left once the contract's frames alone are paid.
 
 use std::collections::HashSet;
 
@@ -49,7 +51,7 @@ pub async fn run(
     let mut runs = Vec::new();
     let mut ok = true;
     for run in 0..common.runs {
-        let mut targets = vec![Kind::Relay];
+        let mut targets = vec![Kind::Relay, Kind::RelayReceipts];
         if with_server {
             targets.push(Kind::Server);
         }
@@ -67,11 +69,19 @@ pub async fn run(
                 json!({"steps": steps, "capacity_deliveries_per_s": cap}),
             );
         }
-        let ratio = match capacity[..] {
-            [relay, server] if relay > 0.0 => Some(server / relay),
-            _ => None,
-        };
-        by_target.insert("server_to_relay_capacity_ratio".into(), json!(ratio));
+        let ratio = |of: Option<&f64>, to: f64| of.filter(|_| to > 0.0).map(|of| of / to);
+        by_target.insert(
+            "receipts_relay_to_relay_capacity_ratio".into(),
+            json!(ratio(capacity.get(1), capacity[0])),
+        );
+        by_target.insert(
+            "server_to_relay_capacity_ratio".into(),
+            json!(ratio(capacity.get(2), capacity[0])),
+        );
+        by_target.insert(
+            "server_to_receipts_relay_capacity_ratio".into(),
+            json!(ratio(capacity.get(2), capacity[1])),
+        );
         runs.push(Value::Object(by_target));
     }
     let summary = summarize(&runs);
@@ -80,12 +90,23 @@ pub async fn run(
             "groups summary: medians of {} runs; capacity = most deliveries/s with p99 ≤ {P99_BOUND_MS} ms and no loss",
             common.runs
         ),
-        vec!["relay capacity/s", "server capacity/s", "server / relay"],
+        vec![
+            "relay capacity/s",
+            "relay+receipts capacity/s",
+            "server capacity/s",
+            "relay+receipts / relay",
+            "server / relay",
+            "server / relay+receipts",
+        ],
     );
+    let num = |k: &str, digits| f(summary[k].as_f64().unwrap_or(0.0), digits);
     sum_table.row(vec![
-        f(summary["relay_capacity"].as_f64().unwrap_or(0.0), 0),
-        f(summary["server_capacity"].as_f64().unwrap_or(0.0), 0),
-        f(summary["ratio"].as_f64().unwrap_or(0.0), 3),
+        num("relay_capacity", 0),
+        num("receipts_relay_capacity", 0),
+        num("server_capacity", 0),
+        num("receipts_relay_ratio", 3),
+        num("ratio", 3),
+        num("server_to_receipts_relay_ratio", 3),
     ]);
     Ok((
         json!({"runs": runs, "summary": summary}),
@@ -98,6 +119,7 @@ fn name(kind: Kind) -> &'static str {
     match kind {
         Kind::Server => "server",
         Kind::Relay => "relay",
+        Kind::RelayReceipts => "relay_receipts",
     }
 }
 
@@ -111,7 +133,7 @@ async fn ladder(
 ) -> anyhow::Result<(Vec<Value>, f64, bool)> {
     let server = match kind {
         Kind::Server => fixture.start(&common.server_bin()?, common.pin()).await?,
-        Kind::Relay => ServerProc::start(Target::Relay, common.pin()).await?,
+        Kind::Relay | Kind::RelayReceipts => ServerProc::start(Target::Relay, common.pin()).await?,
     };
     let groups = &fixture.groups[..params.groups];
     let conns = GroupConns::connect(kind, server.addr, fixture, groups, false).await?;
@@ -198,7 +220,10 @@ fn summarize(runs: &[Value]) -> Value {
     };
     json!({
         "relay_capacity": pick(&|r| r["relay"]["capacity_deliveries_per_s"].as_f64()),
+        "receipts_relay_capacity": pick(&|r| r["relay_receipts"]["capacity_deliveries_per_s"].as_f64()),
         "server_capacity": pick(&|r| r["server"]["capacity_deliveries_per_s"].as_f64()),
+        "receipts_relay_ratio": pick(&|r| r["receipts_relay_to_relay_capacity_ratio"].as_f64()),
         "ratio": pick(&|r| r["server_to_relay_capacity_ratio"].as_f64()),
+        "server_to_receipts_relay_ratio": pick(&|r| r["server_to_receipts_relay_capacity_ratio"].as_f64()),
     })
 }

@@ -25,6 +25,9 @@ pub enum Kind {
     Server,
     /// The bare relay: `{rooms: [chatId]}`.
     Relay,
+    /// The relay doing the contract's receipt traffic as well: members ack `new_message` and
+    /// each ack sends the sender a `message_delivered` (`{rooms, receipts: true}`).
+    RelayReceipts,
 }
 
 /// The source address of the `i`-th connection: spread over 127.0.0.1-250.
@@ -36,9 +39,10 @@ pub fn source(i: usize) -> Ipv4Addr {
 pub fn auth(kind: Kind, fixture: &Fixture, user: usize, group: Option<&Group>) -> String {
     match kind {
         Kind::Server => json!({ "token": fixture.users[user].token }).to_string(),
-        Kind::Relay => {
+        Kind::Relay | Kind::RelayReceipts => {
             let rooms: Vec<&str> = group.map(|g| g.chat_id.as_str()).into_iter().collect();
-            json!({ "rooms": rooms }).to_string()
+            let receipts = kind == Kind::RelayReceipts;
+            json!({ "rooms": rooms, "receipts": receipts }).to_string()
         }
     }
 }
@@ -120,7 +124,7 @@ impl GroupConns {
                 auths.push(auth(kind, fixture, user, Some(group)));
             }
         }
-        let ramp = connect_all(addr, auths, kind == Kind::Server).await;
+        let ramp = connect_all(addr, auths, kind != Kind::Relay).await;
         if let Some(error) = &ramp.first_error {
             anyhow::bail!("{} connections failed, first: {error}", ramp.failures);
         }
