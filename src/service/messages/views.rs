@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::app::AppState;
 use crate::domain::{ChatId, FileId, MessageId, Timestamp, UserId};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::service::files::{Files, file_info};
 use crate::store::{FileRow, MessageRow, ReactionRow, ReceiptMember, UserRow};
 use crate::wire::{FileInfo, Message, ReactionGroup, ReplyPreview, SenderSummary};
@@ -22,22 +22,17 @@ pub async fn views(
         return Ok(Vec::new());
     }
     let ids: Vec<MessageId> = rows.iter().map(|r| r.id).collect();
-    let reactions = state.store.list_reactions(&ids).await?;
-    let starred: HashSet<MessageId> = state
-        .store
-        .list_starred_among(viewer, &ids)
-        .await?
-        .into_iter()
-        .collect();
-    let replies = load_replies(state, rows).await?;
+    // The lookups are independent: run them at once, so a page waits for the slowest rather
+    // than for their sum (each is a round trip to a database connection's thread or server).
+    let (reactions, starred, replies, members, files) = tokio::try_join!(
+        async { Ok::<_, AppError>(state.store.list_reactions(&ids).await?) },
+        async { Ok(state.store.list_starred_among(viewer, &ids).await?) },
+        load_replies(state, rows),
+        load_receipt_members(state, rows),
+        load_files(state, rows),
+    )?;
+    let starred: HashSet<MessageId> = starred.into_iter().collect();
     let users = load_users(state, rows, &replies).await?;
-    let mut members: HashMap<ChatId, Vec<ReceiptMember>> = HashMap::new();
-    for row in rows {
-        if let std::collections::hash_map::Entry::Vacant(entry) = members.entry(row.chat_id) {
-            entry.insert(state.store.list_receipt_members(row.chat_id).await?);
-        }
-    }
-    let files = load_files(state, rows).await?;
     let context = Context {
         viewer,
         files,
@@ -79,6 +74,20 @@ async fn load_replies(
     }
     let found = state.store.fetch_messages(&ids).await?;
     Ok(found.into_iter().map(|m| (m.id, m)).collect())
+}
+
+/// The receipts of every member of each chat the messages are in.
+async fn load_receipt_members(
+    state: &AppState,
+    rows: &[MessageRow],
+) -> AppResult<HashMap<ChatId, Vec<ReceiptMember>>> {
+    let mut members = HashMap::new();
+    for row in rows {
+        if let std::collections::hash_map::Entry::Vacant(entry) = members.entry(row.chat_id) {
+            entry.insert(state.store.list_receipt_members(row.chat_id).await?);
+        }
+    }
+    Ok(members)
 }
 
 /// The senders of the messages and of the messages they reply to.
