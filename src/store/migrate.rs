@@ -32,6 +32,7 @@ const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_files"),
     migration!(5, "0005_search_behind_the_writer"),
     migration!(6, "0006_changed_messages_index"),
+    migration!(7, "0007_files_index_only_files"),
 ];
 
 pub(super) async fn run(pool: &AnyPool, backend: Backend) -> anyhow::Result<()> {

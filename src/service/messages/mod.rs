@@ -302,7 +302,7 @@ pub async fn history(
     from: HistoryFrom,
     limit: i64,
 ) -> AppResult<Page> {
-    // From the members cache: the page itself is three queries (messages, reactions, receipts).
+    // Membership from the members cache, as for sending: no query before the page's own.
     members_of(state, auth.user_id, chat).await?;
     let mut rows = match &from {
         HistoryFrom::Before(cursor) => {
