@@ -60,20 +60,19 @@ async fn on_connect(socket: SocketRef, Data(auth): Data<Value>) {
 }
 
 async fn on_send(socket: SocketRef, Data(send): Data<Send>, ack: AckSender) {
+    let chat = send.chat_id.clone();
     let message = message(&socket, send);
-    let _ = socket
-        .to(chat_of(&message))
-        .emit("new_message", &message)
-        .await;
+    let _ = socket.to(chat).emit("new_message", &message).await;
     let _ = ack.send(&json!({ "message": message }));
 }
 
 /// `on_send`, with an ack asked of every recipient and a `message_delivered` to the sender for
 /// each one.
 async fn on_send_with_receipts(socket: SocketRef, Data(send): Data<Send>, ack: AckSender) {
+    let chat = send.chat_id.clone();
     let message = message(&socket, send);
     let acks = socket
-        .to(chat_of(&message))
+        .to(chat)
         .emit_with_ack::<_, Value>("new_message", &message)
         .await;
     let _ = ack.send(&json!({ "message": message }));
@@ -93,10 +92,6 @@ async fn on_send_with_receipts(socket: SocketRef, Data(send): Data<Send>, ack: A
         })
         .await;
     });
-}
-
-fn chat_of(message: &Value) -> String {
-    message["chatId"].as_str().unwrap_or_default().to_owned()
 }
 
 fn message(socket: &SocketRef, send: Send) -> Value {
