@@ -123,11 +123,18 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A free port for a server that is restarted on the same port. It is taken below the kernel's
+/// ephemeral range (32768 and up here), where neither an outgoing connection nor a `bind` to port
+/// 0 by another test running alongside can take it while the server is down between a kill and
+/// its restart (that race once left a restart unable to listen).
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    for _ in 0..1000 {
+        let port = rand::random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range");
 }
 
 async fn call(
