@@ -25,12 +25,33 @@ pub struct MessageAck {
     message: Message,
 }
 
+/// `{chatId, ...SendRequest}`, spelled out: `#[serde(flatten)]` would buffer every field through
+/// serde's generic content first, measurably on the hottest event (docs/BENCHMARKS.md, session 5).
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SendMessage {
     chat_id: ChatId,
-    #[serde(flatten)]
-    message: SendRequest,
+    content: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    file_id: Option<String>,
+    file_url: Option<String>,
+    reply_to_id: Option<MessageId>,
+    client_id: Option<String>,
+}
+
+impl SendMessage {
+    fn into_request(self) -> (ChatId, SendRequest) {
+        let request = SendRequest {
+            content: self.content,
+            kind: self.kind,
+            file_id: self.file_id,
+            file_url: self.file_url,
+            reply_to_id: self.reply_to_id,
+            client_id: self.client_id,
+        };
+        (self.chat_id, request)
+    }
 }
 
 /// `send_message`: acked once the message is committed.
@@ -39,14 +60,9 @@ pub async fn send_message(
     caller: Caller,
     payload: SendMessage,
 ) -> AppResult<MessageAck> {
-    let (message, _) = messages::send(
-        &state,
-        &caller.user,
-        payload.chat_id,
-        payload.message,
-        Some(caller.socket),
-    )
-    .await?;
+    let (chat, request) = payload.into_request();
+    let (message, _) =
+        messages::send(&state, &caller.user, chat, request, Some(caller.socket)).await?;
     Ok(MessageAck { message })
 }
 

@@ -16,7 +16,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::messages::MessageRow;
 use super::receipts::{Mark, ReceiptKind, insert_marks};
-use super::{Backend, distinct, placeholders, statement_chunks, values};
+use super::{Backend, BatchParams, distinct};
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
 
 /// What sending stores; `created_at` is decided by the chat's clock.
@@ -66,11 +66,12 @@ pub(super) async fn insert_messages(
     if batch.is_empty() {
         return Ok(Vec::new());
     }
-    let taken = existing_client_ids(tx, batch).await?;
+    let params = BatchParams(backend);
+    let taken = existing_client_ids(tx, params, batch).await?;
     let chats: Vec<ChatId> = distinct(batch.iter().map(|m| m.chat_id));
     let mut clocks = read_clocks(tx, backend, &chats).await?;
     let pairs: Vec<(ChatId, UserId)> = distinct(batch.iter().map(|m| (m.chat_id, m.sender_id)));
-    let mut reads = read_watermarks(tx, &pairs).await?;
+    let mut reads = read_watermarks(tx, params, &pairs).await?;
     let mut seen: HashSet<(UserId, &str)> = HashSet::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut marks = Vec::new();
@@ -126,9 +127,9 @@ pub(super) async fn insert_messages(
     if rows.is_empty() {
         return Ok(outcomes);
     }
-    insert_rows(tx, &rows).await?;
+    insert_rows(tx, params, &rows).await?;
     clocks.retain(|_, c| c.now != c.before);
-    write_clocks(tx, &clocks).await?;
+    write_clocks(tx, params, &clocks).await?;
     let moved: Vec<(ChatId, UserId, Timestamp)> = rows
         .iter()
         .map(|r| (r.chat_id, r.sender_id))
@@ -136,8 +137,8 @@ pub(super) async fn insert_messages(
         .into_iter()
         .filter_map(|(c, u)| reads.get(&(c, u)).copied().flatten().map(|at| (c, u, at)))
         .collect();
-    write_sender_watermarks(tx, &moved).await?;
-    insert_marks(tx, &marks).await?;
+    write_sender_watermarks(tx, params, &moved).await?;
+    insert_marks(tx, params, &marks).await?;
     Ok(outcomes)
 }
 
@@ -162,6 +163,7 @@ fn row_of(new: &NewMessage, created_at: Timestamp) -> MessageRow {
 /// `(sender, clientId)` pairs of the batch that are already stored.
 async fn existing_client_ids(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     batch: &[&NewMessage],
 ) -> Result<HashSet<(UserId, String)>, sqlx::Error> {
     let wanted: Vec<(UserId, &str)> = batch
@@ -169,11 +171,11 @@ async fn existing_client_ids(
         .filter_map(|m| m.client_id.as_deref().map(|c| (m.sender_id, c)))
         .collect();
     let mut taken = HashSet::new();
-    for chunk in statement_chunks(&wanted, 2) {
+    for chunk in params.chunks(&wanted, 2) {
         let sql = format!(
             "SELECT m.sender_id, m.client_id FROM (VALUES {}) AS v \
              JOIN messages m ON m.sender_id = v.column1 AND m.client_id = v.column2",
-            values(chunk.len(), 2)
+            params.values(chunk.len(), 2)
         );
         let mut query = sqlx::query_as::<_, (UserId, String)>(AssertSqlSafe(sql));
         for (sender, client_id) in chunk {
@@ -196,10 +198,11 @@ async fn read_clocks(
     };
     let mut clocks = HashMap::new();
     // `chats` is sorted, so PostgreSQL takes the row locks in one order on every node.
-    for chunk in statement_chunks(chats, 1) {
+    let params = BatchParams(backend);
+    for chunk in params.chunks(chats, 1) {
         let sql = format!(
             "SELECT id, last_message_at FROM chats WHERE id IN ({}) ORDER BY id{lock}",
-            placeholders(1, chunk.len())
+            params.list(chunk.len())
         );
         let mut query = sqlx::query_as::<_, (ChatId, Timestamp)>(AssertSqlSafe(sql));
         for chat in chunk {
@@ -221,14 +224,15 @@ async fn read_clocks(
 /// The senders' read watermarks in these chats; a pair without a row is not a member.
 async fn read_watermarks(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     pairs: &[(ChatId, UserId)],
 ) -> Result<HashMap<(ChatId, UserId), Option<Timestamp>>, sqlx::Error> {
     let mut found = HashMap::new();
-    for chunk in statement_chunks(pairs, 2) {
+    for chunk in params.chunks(pairs, 2) {
         let sql = format!(
             "SELECT m.chat_id, m.user_id, m.last_read_at FROM (VALUES {}) AS v \
              JOIN chat_members m ON m.chat_id = v.column1 AND m.user_id = v.column2",
-            values(chunk.len(), 2)
+            params.values(chunk.len(), 2)
         );
         let mut query =
             sqlx::query_as::<_, (ChatId, UserId, Option<Timestamp>)>(AssertSqlSafe(sql));
@@ -243,22 +247,24 @@ async fn read_watermarks(
 
 async fn insert_rows(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     rows: &[&MessageRow],
 ) -> Result<(), sqlx::Error> {
-    for chunk in statement_chunks(rows, 11) {
-        insert_chunk(tx, chunk).await?;
+    for chunk in params.chunks(rows, 11) {
+        insert_chunk(tx, params, chunk).await?;
     }
     Ok(())
 }
 
 async fn insert_chunk(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     rows: &[&MessageRow],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO messages (id, chat_id, sender_id, client_id, content, type, file_id, \
          reply_to_id, forwarded, created_at, updated_at) VALUES {}",
-        values(rows.len(), 11)
+        params.values(rows.len(), 11)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for row in rows {
@@ -282,17 +288,19 @@ async fn insert_chunk(
 /// Moves the chats' clocks and shows the chats again to members who had deleted them.
 async fn write_clocks(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     clocks: &HashMap<ChatId, ChatClock>,
 ) -> Result<(), sqlx::Error> {
     let clocks: Vec<(ChatId, Timestamp)> = clocks.iter().map(|(c, k)| (*c, k.now)).collect();
-    for chunk in statement_chunks(&clocks, 2) {
-        write_clock_chunk(tx, chunk).await?;
+    for chunk in params.chunks(&clocks, 2) {
+        write_clock_chunk(tx, params, chunk).await?;
     }
     Ok(())
 }
 
 async fn write_clock_chunk(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     clocks: &[(ChatId, Timestamp)],
 ) -> Result<(), sqlx::Error> {
     for (table, set, filter) in [
@@ -309,7 +317,7 @@ async fn write_clock_chunk(
     ] {
         let sql = format!(
             "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
-            values(clocks.len(), 2)
+            params.values(clocks.len(), 2)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (chat, at) in clocks {
@@ -323,23 +331,25 @@ async fn write_clock_chunk(
 /// Sending reads and delivers everything up to one's own message.
 async fn write_sender_watermarks(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     moved: &[(ChatId, UserId, Timestamp)],
 ) -> Result<(), sqlx::Error> {
-    for chunk in statement_chunks(moved, 3) {
-        write_sender_chunk(tx, chunk).await?;
+    for chunk in params.chunks(moved, 3) {
+        write_sender_chunk(tx, params, chunk).await?;
     }
     Ok(())
 }
 
 async fn write_sender_chunk(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     moved: &[(ChatId, UserId, Timestamp)],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
          FROM (VALUES {}) AS v \
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-        values(moved.len(), 3)
+        params.values(moved.len(), 3)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for (chat, user, at) in moved {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
 use super::group_commit::Write;
-use super::{Backend, Store, distinct, statement_chunks, values};
+use super::{Backend, BatchParams, Store, distinct};
 use crate::domain::{ChatId, Timestamp, UserId};
 
 /// One advance of a member's read or delivery watermark.
@@ -192,8 +192,8 @@ pub(super) async fn advance_watermarks(
         }
     }
     current.retain(|_, s| s.changed);
-    write_marks(tx, &current).await?;
-    insert_marks(tx, &marks).await?;
+    write_marks(tx, BatchParams(backend), &current).await?;
+    insert_marks(tx, BatchParams(backend), &marks).await?;
     Ok(moved)
 }
 
@@ -219,12 +219,13 @@ async fn read_marks(
         Backend::Postgres => " ORDER BY m.chat_id, m.user_id FOR UPDATE OF m",
     };
     let mut found = HashMap::new();
-    for chunk in statement_chunks(&pairs, 2) {
+    let params = BatchParams(backend);
+    for chunk in params.chunks(&pairs, 2) {
         let sql = format!(
             "SELECT m.chat_id, m.user_id, COALESCE(m.last_delivered_at, -1), \
              COALESCE(m.last_read_at, -1) FROM (VALUES {}) AS v \
              JOIN chat_members m ON m.chat_id = v.column1 AND m.user_id = v.column2{lock}",
-            values(chunk.len(), 2)
+            params.values(chunk.len(), 2)
         );
         let mut query = sqlx::query_as::<_, (ChatId, UserId, i64, i64)>(AssertSqlSafe(sql));
         for (chat, user) in chunk {
@@ -246,17 +247,19 @@ async fn read_marks(
 /// have moved them further meanwhile.
 async fn write_marks(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     changed: &HashMap<(ChatId, UserId), Marks>,
 ) -> Result<(), sqlx::Error> {
     let changed: Vec<(&(ChatId, UserId), &Marks)> = changed.iter().collect();
-    for chunk in statement_chunks(&changed, 4) {
-        write_marks_chunk(tx, chunk).await?;
+    for chunk in params.chunks(&changed, 4) {
+        write_marks_chunk(tx, params, chunk).await?;
     }
     Ok(())
 }
 
 async fn write_marks_chunk(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     changed: &[(&(ChatId, UserId), &Marks)],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
@@ -267,7 +270,7 @@ async fn write_marks_chunk(
            THEN v.column4 ELSE last_read_at END \
          FROM (VALUES {}) AS v \
          WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-        values(changed.len(), 4)
+        params.values(changed.len(), 4)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for ((chat, user), marks) in changed {
@@ -284,21 +287,23 @@ async fn write_marks_chunk(
 /// Records advances (the history behind `GET /api/messages/:id/receipts`).
 pub(super) async fn insert_marks(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     marks: &[Mark],
 ) -> Result<(), sqlx::Error> {
-    for chunk in statement_chunks(marks, 5) {
-        insert_marks_chunk(tx, chunk).await?;
+    for chunk in params.chunks(marks, 5) {
+        insert_marks_chunk(tx, params, chunk).await?;
     }
     Ok(())
 }
 
 async fn insert_marks_chunk(
     tx: &mut Transaction<'static, Any>,
+    params: BatchParams,
     marks: &[Mark],
 ) -> Result<(), sqlx::Error> {
     let sql = format!(
         "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
-        values(marks.len(), 5)
+        params.values(marks.len(), 5)
     );
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for mark in marks {

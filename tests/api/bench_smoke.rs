@@ -81,10 +81,16 @@ fn the_load_generator_runs_every_profile_at_tiny_scale_without_losing_a_message(
         number(&profiles["groups"]["result"]["summary"][ratio]);
     }
 
-    let durable = &profiles["durable"]["result"]["runs"][0]["steps"][0];
-    assert!(number(&durable["acked"]) > 0.0);
-    assert_eq!(durable["acked"], durable["sent"]);
-    number(&durable["ack_latency_ms"]["p99_ms"]);
+    for target in ["relay", "server"] {
+        let durable = &profiles["durable"]["result"]["runs"][0][target]["steps"][0];
+        assert!(
+            number(&durable["acked"]) > 0.0,
+            "durable {target}: {durable}"
+        );
+        assert_eq!(durable["acked"], durable["sent"]);
+        number(&durable["ack_latency_ms"]["p99_ms"]);
+    }
+    number(&profiles["durable"]["result"]["summary"]["server_to_relay_ratio"]);
 
     let history = &profiles["history"]["result"]["runs"][0];
     assert_eq!(history["errors"], 0);

@@ -70,9 +70,14 @@ impl ServerProc {
                 command.arg("relay").arg("--bind").arg(addr.to_string());
             }
         }
+        // The server logs to stdout: passed to our stderr when a log filter was asked for.
+        let log = match std::env::var_os("LETSCHAT_LOG") {
+            Some(_) => Stdio::from(std::io::stderr()),
+            None => Stdio::null(),
+        };
         command
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(log)
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         let started = Instant::now();
@@ -128,14 +133,17 @@ impl ServerProc {
 
 /// The environment of the server under test: no rate limits, long-lived access tokens (so a
 /// prepared set of users can be reused across runs), quiet logs.
-pub fn server_env() -> Vec<(&'static str, &'static str)> {
+/// The server's environment; its log filter is the generator's `LETSCHAT_LOG` if set (e.g.
+/// `warn,sqlx::query=debug` to time statements during a run), else `warn`.
+pub fn server_env() -> Vec<(&'static str, String)> {
+    let log = std::env::var("LETSCHAT_LOG").unwrap_or_else(|_| "warn".into());
     vec![
-        ("LETSCHAT_RATE_LIMIT__REQUESTS_PER_MINUTE", "0"),
-        ("LETSCHAT_RATE_LIMIT__AUTH_REQUESTS_PER_MINUTE", "0"),
-        ("LETSCHAT_MESSAGES__SENDS_PER_MINUTE", "0"),
-        ("LETSCHAT_AUTH__ACCESS_TOKEN_TTL_SECS", "2592000"),
-        ("LETSCHAT_LOG", "warn"),
-        ("LETSCHAT_METRICS__TOKEN", METRICS_TOKEN),
+        ("LETSCHAT_RATE_LIMIT__REQUESTS_PER_MINUTE", "0".into()),
+        ("LETSCHAT_RATE_LIMIT__AUTH_REQUESTS_PER_MINUTE", "0".into()),
+        ("LETSCHAT_MESSAGES__SENDS_PER_MINUTE", "0".into()),
+        ("LETSCHAT_AUTH__ACCESS_TOKEN_TTL_SECS", "2592000".into()),
+        ("LETSCHAT_LOG", log),
+        ("LETSCHAT_METRICS__TOKEN", METRICS_TOKEN.into()),
     ]
 }
 

@@ -115,7 +115,8 @@ pub async fn run(
     ))
 }
 
-fn name(kind: Kind) -> &'static str {
+/// A target's name in reports.
+pub(super) fn name(kind: Kind) -> &'static str {
     match kind {
         Kind::Server => "server",
         Kind::Relay => "relay",
