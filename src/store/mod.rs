@@ -11,7 +11,6 @@
 
 mod cache;
 mod chats;
-mod checkpoint;
 mod contacts;
 mod files;
 mod group_commit;
@@ -57,8 +56,6 @@ pub struct Store {
     backend: Backend,
     group_commit: group_commit::GroupCommit,
     caches: std::sync::Arc<cache::Caches>,
-    /// While any clone lives, the SQLite checkpoint task runs (see [`checkpoint`]).
-    _alive: std::sync::Arc<()>,
 }
 
 impl Store {
@@ -75,26 +72,25 @@ impl Store {
         if backend == Backend::Sqlite {
             create_sqlite_parent_dir(url)?;
         }
-        let reader = pool_options(backend, max_connections.max(1), Role::Reader)
+        let reader = pool_options(backend, max_connections.max(1), READER_CACHE_KIB)
             .connect(url)
             .await
             .context("connecting to the database")?;
         let writer = match backend {
-            Backend::Sqlite => pool_options(backend, 1, Role::Writer).connect(url).await?,
+            Backend::Sqlite => {
+                pool_options(backend, 1, WRITER_CACHE_KIB)
+                    .connect(url)
+                    .await?
+            }
             Backend::Postgres => reader.clone(),
         };
         let group_commit = group_commit::GroupCommit::start(writer.clone(), backend);
-        let alive = std::sync::Arc::new(());
-        if backend == Backend::Sqlite {
-            checkpoint::spawn(reader.clone(), std::sync::Arc::downgrade(&alive));
-        }
         Ok(Store {
             reader,
             writer,
             backend,
             group_commit,
             caches: std::sync::Arc::new(cache::Caches::new()),
-            _alive: alive,
         })
     }
 
@@ -153,20 +149,7 @@ impl Store {
 const READER_CACHE_KIB: u32 = 2 * 1024;
 const WRITER_CACHE_KIB: u32 = 32 * 1024;
 
-/// Which pool a connection belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    Reader,
-    /// SQLite's one writing connection: a larger page cache, and it never checkpoints.
-    Writer,
-}
-
-fn pool_options(backend: Backend, max: u32, role: Role) -> AnyPoolOptions {
-    let (cache_kib, autocheckpoint) = match role {
-        Role::Reader => (READER_CACHE_KIB, 1000),
-        // The checkpoint task copies the log back instead (see [`checkpoint`]).
-        Role::Writer => (WRITER_CACHE_KIB, 0),
-    };
+fn pool_options(backend: Backend, max: u32, cache_kib: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max)
         // A broken connection fails its query and is replaced; pinging before every query
@@ -187,7 +170,7 @@ fn pool_options(backend: Backend, max: u32, role: Role) -> AnyPoolOptions {
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                          PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
                          PRAGMA temp_store = MEMORY; PRAGMA cache_size = -{cache_kib}; \
-                         PRAGMA mmap_size = 0; PRAGMA wal_autocheckpoint = {autocheckpoint};"
+                         PRAGMA mmap_size = 0;"
                     );
                     conn.execute(sqlx::AssertSqlSafe(pragmas)).await?;
                 }

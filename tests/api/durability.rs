@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    PASSWORD, TestApp, create_pg_database, drop_pg_database, on_postgres, postgres_admin_url,
+    PASSWORD, create_pg_database, drop_pg_database, on_postgres, postgres_admin_url,
 };
 
 /// The database of one test: a SQLite file in a temp dir, or a fresh PostgreSQL database.
@@ -318,47 +318,4 @@ async fn every_acknowledged_message_survives_repeated_sigkills_exactly_once_and_
     }
     drop(server);
     db.drop_database().await;
-}
-
-/// SQLite's writer never copies the write-ahead log back into the database file (a batch of
-/// senders would wait for it); a task beside it does, so the file catches up by itself, long
-/// before the log reaches the 1,000 pages at which a writer would have done it.
-#[tokio::test]
-async fn the_database_file_catches_up_with_the_write_ahead_log_while_the_writer_goes_on() {
-    if on_postgres() {
-        // PostgreSQL checkpoints by itself.
-        return;
-    }
-    let app = TestApp::spawn().await;
-    let (alice, _bob, chat) = app.two_with_a_chat().await;
-    for i in 0..20 {
-        let sent = alice
-            .post(
-                &format!("/api/chats/{chat}/messages"),
-                json!({ "content": format!("{i} {}", "checkpoint ".repeat(180)) }),
-            )
-            .await;
-        assert_eq!(sent.status, 201, "{:?}", sent.body);
-    }
-    let file = app.config.storage.data_dir.join("letschat.db");
-    let in_file = || {
-        let bytes = std::fs::read(&file).expect("database file");
-        // The database header's page count (bytes 28-31, big-endian).
-        i64::from(u32::from_be_bytes(
-            bytes[28..32].try_into().expect("header"),
-        ))
-    };
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let committed = app.count_in_server("PRAGMA page_count").await;
-        if in_file() == committed {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the database file holds {} of {committed} pages",
-            in_file()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }

@@ -278,11 +278,6 @@ impl TestApp {
         n
     }
 
-    /// [`Self::count`] through the server's own connections rather than new ones.
-    pub async fn count_in_server(&self, sql: &str) -> i64 {
-        self.store.debug_count(sql).await.expect("count")
-    }
-
     /// Runs one SQL statement (e.g. to age a token); returns the rows it touched.
     pub async fn execute(&self, sql: &str) -> u64 {
         self.store.debug_execute(sql).await.expect("execute")
