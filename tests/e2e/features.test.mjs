@@ -111,6 +111,8 @@ test('message info shows who received and who read a message', async () => {
   await tina.getByRole('menuitem', { name: 'Reply' }).waitFor();
   assert.equal(await tina.getByRole('menuitem', { name: 'Message info' }).count(), 0);
   await tina.keyboard.press('Escape');
+  // Closed before the next test opens it again (a click on an open menu's button closes it).
+  await tina.getByRole('menuitem', { name: 'Reply' }).waitFor({ state: 'detached' });
 });
 
 test('the reaction picker works with the keyboard and the others see the reaction', async () => {

@@ -98,8 +98,10 @@ test('two tabs of one person: a message sent in one shows in the other, and read
   // Both tabs on the chat list; Liam writes; reading it in one tab clears the other's badge.
   await tab1.goto('/#/');
   await tab2.goto('/#/');
-  await tab1.getByRole('list', { name: 'Chat list' }).waitFor();
-  await tab2.getByRole('list', { name: 'Chat list' }).waitFor();
+  // The list shows beside an open chat too: wait until neither tab has the chat open, or the
+  // message would arrive in an open chat and be read at once.
+  await tab1.locator('.layout.no-chat').waitFor();
+  await tab2.locator('.layout.no-chat').waitFor();
   const dm = (await p.Liam.as('GET', '/api/chats'))[0];
   await p.Liam.as('POST', `/api/chats/${dm.id}/messages`, { content: 'Read me once' });
   await chatRow(tab1, 'Liam').getByTestId('unread-badge').filter({ hasText: '1' }).waitFor();
