@@ -1,6 +1,6 @@
 // The entry point: routing by URL fragment, the two-pane layout, the chat list.
 
-import { html, render, useState, useEffect, useReducer } from '/vendor/htm/standalone.module.js';
+import { html, render, useState, useEffect, useLayoutEffect, useReducer } from '/vendor/htm/standalone.module.js';
 import { state, subscribe, boot, openChat, closeChat, sortedChats, otherMember, setChatSettings, chatTitle, typingNames, notificationsWanted } from './store.js';
 import { Login, Register, Forgot, Reset } from './auth.js';
 import { ChatView } from './chat.js';
@@ -51,7 +51,10 @@ function Main({ path }) {
   const match = /^\/chat\/([0-9a-f-]+)/.exec(path || '');
   const chatId = match ? match[1] : null;
   const jump = new URLSearchParams((location.hash.split('?')[1]) || '').get('m');
-  useEffect(() => {
+  // In the same commit as the layout, not after the next frame (a background tab may not paint
+  // for a while): a message arriving once the chat has left the screen must count as unread,
+  // not be marked read by a chat that is only still open in the state.
+  useLayoutEffect(() => {
     if (chatId && chatId !== state.activeChatId) openChat(chatId);
     if (!chatId && state.activeChatId) closeChat();
   }, [chatId]);

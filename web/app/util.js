@@ -1,6 +1,6 @@
 // Small helpers for rendering: links, times, sizes, avatars. Nothing here builds HTML from strings.
 
-import { html, useEffect, useRef, useState } from '/vendor/htm/standalone.module.js';
+import { html, useEffect, useLayoutEffect, useRef, useState } from '/vendor/htm/standalone.module.js';
 
 const URL_RE = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)\]]/gi;
 
@@ -109,7 +109,9 @@ export function preview(m, meId) {
 /** For a popup menu: focus its first item when it opens; close on Escape or a click outside. */
 export function useMenu(open, setOpen) {
   const ref = useRef(null);
-  useEffect(() => {
+  // As the menu appears, not after the next frame: a key pressed at once (or in a tab that is
+  // not painting) must already reach the menu.
+  useLayoutEffect(() => {
     if (!open) return undefined;
     const first = ref.current && ref.current.querySelector('button, a');
     if (first) first.focus();
