@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -119,6 +120,15 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        // Events are small writes that must leave at once: with Nagle's algorithm on, a write
+        // waits while an earlier one is unacknowledged, and the peer delays its TCP ack by up
+        // to 40 ms (an ack for a durable send waited for the sender's next message:
+        // docs/BENCHMARKS.md, session 6).
+        let listener = listener.tap_io(|tcp| {
+            if let Err(err) = tcp.set_nodelay(true) {
+                tracing::debug!(%err, "TCP_NODELAY not set");
+            }
+        });
         axum::serve(listener, service)
             .with_graceful_shutdown(signal)
             .await

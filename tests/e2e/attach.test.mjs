@@ -3,7 +3,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newUserPage, loginViaUi, people, befriend, chatRow, PNG_1X1, shotsOnFailure,
+  startServer, launchBrowser, newUserPage, loginViaUi, people, befriend, chatRow, PNG_1X1, shotsOnFailure, loadedWidth,
 } from './harness.mjs';
 
 let server;
@@ -55,7 +55,7 @@ test('a file dropped on the composer or pasted into it is sent', async () => {
   await deliverFile(mona, 'drop', { name: 'dropped.png', type: 'image/png', base64: PNG_1X1 });
   const image = nick.locator('[data-testid="message"] img[alt="dropped.png"]');
   await image.waitFor();
-  assert.ok(await image.evaluate((img) => img.complete && img.naturalWidth > 0));
+  assert.ok((await loadedWidth(image)) > 0);
   await mona.locator('[data-testid="message"] img[alt="dropped.png"]').waitFor();
   assert.equal(await mona.locator('.drop-hint').count(), 0, 'the drop hint is gone after the drop');
 

@@ -12,6 +12,7 @@ import {
   registerViaApi,
   loginViaUi,
   apiAs,
+  loadedWidth,
 } from './harness.mjs';
 
 let server;
@@ -236,7 +237,7 @@ test('an uploaded image is seen by the other side', async (t) => {
   await alice.locator('input[type=file]').first().setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png });
   const image = bob.getByTestId('message').last().getByTestId('image');
   await image.waitFor();
-  assert.ok(await image.evaluate((img) => img.complete && img.naturalWidth > 0));
+  assert.ok((await loadedWidth(image)) > 0);
 });
 
 test('after a server restart the client reconnects and catches up through /api/sync', async () => {

@@ -4,7 +4,7 @@
 import { test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  startServer, launchBrowser, newUserPage, loginViaUi, people, befriend, chatRow, PNG_1X1, shotsOnFailure,
+  startServer, launchBrowser, newUserPage, loginViaUi, people, befriend, chatRow, PNG_1X1, shotsOnFailure, loadedWidth,
 } from './harness.mjs';
 
 let server;
@@ -82,7 +82,7 @@ test('an admin sets the group picture and members see it', async () => {
   const picture = info(olga).locator('.profile-head img.avatar');
   await picture.waitFor();
   assert.match(await picture.getAttribute('src'), /^\/api\/files\/[0-9a-f-]+\/thumbnail\?/);
-  assert.ok(await picture.evaluate((img) => img.complete && img.naturalWidth > 0));
+  assert.ok((await loadedWidth(picture)) > 0);
   await info(quinn).locator('.profile-head img.avatar').waitFor();
   await chatRow(quinn, 'Choir').locator('img.avatar').waitFor();
   await olga.getByTestId('chat-view').locator('.chat-header img.avatar').waitFor();

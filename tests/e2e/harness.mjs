@@ -235,3 +235,13 @@ export function watchErrors(page) {
   });
   return page;
 }
+
+/** The pixel width of an image once it has loaded; throws if it fails to load.
+ *  `decode()` waits for the fetch, so a test does not race an image still on its way. */
+export async function loadedWidth(image) {
+  return image.evaluate(async (img, ms) => {
+    const late = new Promise((_, reject) => setTimeout(() => reject(new Error(`image not loaded after ${ms} ms`)), ms));
+    await Promise.race([img.decode(), late]);
+    return img.naturalWidth;
+  }, WAIT_MS);
+}
