@@ -8,7 +8,8 @@
 //!
 //! Whatever the batch size, the work is a fixed number of statements: one read of the chats'
 //! clocks, one of the senders' memberships, one multi-row insert, and one update each for the
-//! clocks, the un-hiding and the senders' watermarks.
+//! clocks, the un-hiding and the senders' watermarks. The writes go to SQLite as one round trip
+//! ([`super::write_batch`]).
 
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +17,7 @@ use sqlx::{Any, AssertSqlSafe, Transaction};
 
 use super::messages::MessageRow;
 use super::receipts::{Mark, ReceiptKind, insert_marks};
+use super::write_batch::WriteBatch;
 use super::{Backend, BatchParams, distinct};
 use crate::domain::{ChatId, MessageId, Timestamp, UserId};
 
@@ -127,9 +129,8 @@ pub(super) async fn insert_messages(
     if rows.is_empty() {
         return Ok(outcomes);
     }
-    insert_rows(tx, params, &rows).await?;
     clocks.retain(|_, c| c.now != c.before);
-    write_clocks(tx, params, &clocks).await?;
+    let clocks: Vec<(ChatId, Timestamp)> = clocks.iter().map(|(c, k)| (*c, k.now)).collect();
     let moved: Vec<(ChatId, UserId, Timestamp)> = rows
         .iter()
         .map(|r| (r.chat_id, r.sender_id))
@@ -137,8 +138,13 @@ pub(super) async fn insert_messages(
         .into_iter()
         .filter_map(|(c, u)| reads.get(&(c, u)).copied().flatten().map(|at| (c, u, at)))
         .collect();
-    write_sender_watermarks(tx, params, &moved).await?;
-    insert_marks(tx, params, &marks).await?;
+    // One round trip on SQLite (see `WriteBatch`), in this order.
+    let mut writes = WriteBatch::new(backend);
+    insert_rows(&mut writes, params, &rows);
+    write_clocks(&mut writes, params, &clocks);
+    write_sender_watermarks(&mut writes, params, &moved);
+    insert_marks(&mut writes, params, &marks);
+    writes.execute(tx).await?;
     Ok(outcomes)
 }
 
@@ -245,116 +251,84 @@ async fn read_watermarks(
     Ok(found)
 }
 
-async fn insert_rows(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    rows: &[&MessageRow],
-) -> Result<(), sqlx::Error> {
+fn insert_rows<'a>(writes: &mut WriteBatch<'a>, params: BatchParams, rows: &'a [&MessageRow]) {
     for chunk in params.chunks(rows, 11) {
-        insert_chunk(tx, params, chunk).await?;
+        let sql = format!(
+            "INSERT INTO messages (id, chat_id, sender_id, client_id, content, type, file_id, \
+             reply_to_id, forwarded, created_at, updated_at) VALUES {}",
+            params.values(chunk.len(), 11)
+        );
+        writes.push(sql, move |mut query| {
+            for row in chunk {
+                query = query
+                    .bind(row.id)
+                    .bind(row.chat_id)
+                    .bind(row.sender_id)
+                    .bind(row.client_id.clone())
+                    .bind(row.content.clone())
+                    .bind(row.kind.clone())
+                    .bind(row.file_id.clone())
+                    .bind(row.reply_to_id)
+                    .bind(row.forwarded)
+                    .bind(row.created_at)
+                    .bind(row.updated_at);
+            }
+            query
+        });
     }
-    Ok(())
-}
-
-async fn insert_chunk(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    rows: &[&MessageRow],
-) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO messages (id, chat_id, sender_id, client_id, content, type, file_id, \
-         reply_to_id, forwarded, created_at, updated_at) VALUES {}",
-        params.values(rows.len(), 11)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for row in rows {
-        query = query
-            .bind(row.id)
-            .bind(row.chat_id)
-            .bind(row.sender_id)
-            .bind(row.client_id.clone())
-            .bind(row.content.clone())
-            .bind(row.kind.clone())
-            .bind(row.file_id.clone())
-            .bind(row.reply_to_id)
-            .bind(row.forwarded)
-            .bind(row.created_at)
-            .bind(row.updated_at);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Moves the chats' clocks and shows the chats again to members who had deleted them.
-async fn write_clocks(
-    tx: &mut Transaction<'static, Any>,
+fn write_clocks<'a>(
+    writes: &mut WriteBatch<'a>,
     params: BatchParams,
-    clocks: &HashMap<ChatId, ChatClock>,
-) -> Result<(), sqlx::Error> {
-    let clocks: Vec<(ChatId, Timestamp)> = clocks.iter().map(|(c, k)| (*c, k.now)).collect();
-    for chunk in params.chunks(&clocks, 2) {
-        write_clock_chunk(tx, params, chunk).await?;
-    }
-    Ok(())
-}
-
-async fn write_clock_chunk(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    clocks: &[(ChatId, Timestamp)],
-) -> Result<(), sqlx::Error> {
-    for (table, set, filter) in [
-        (
-            "chats",
-            "last_message_at = v.column2",
-            "chats.id = v.column1",
-        ),
-        (
-            "chat_members",
-            "hidden = 0, settings_updated_at = v.column2",
-            "chat_members.chat_id = v.column1 AND chat_members.hidden = 1",
-        ),
-    ] {
-        let sql = format!(
-            "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
-            params.values(clocks.len(), 2)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (chat, at) in clocks {
-            query = query.bind(*chat).bind(*at);
+    clocks: &'a [(ChatId, Timestamp)],
+) {
+    for chunk in params.chunks(clocks, 2) {
+        for (table, set, filter) in [
+            (
+                "chats",
+                "last_message_at = v.column2",
+                "chats.id = v.column1",
+            ),
+            (
+                "chat_members",
+                "hidden = 0, settings_updated_at = v.column2",
+                "chat_members.chat_id = v.column1 AND chat_members.hidden = 1",
+            ),
+        ] {
+            let sql = format!(
+                "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
+                params.values(chunk.len(), 2)
+            );
+            writes.push(sql, move |mut query| {
+                for (chat, at) in chunk {
+                    query = query.bind(*chat).bind(*at);
+                }
+                query
+            });
         }
-        query.execute(&mut **tx).await?;
     }
-    Ok(())
 }
 
 /// Sending reads and delivers everything up to one's own message.
-async fn write_sender_watermarks(
-    tx: &mut Transaction<'static, Any>,
+fn write_sender_watermarks<'a>(
+    writes: &mut WriteBatch<'a>,
     params: BatchParams,
-    moved: &[(ChatId, UserId, Timestamp)],
-) -> Result<(), sqlx::Error> {
+    moved: &'a [(ChatId, UserId, Timestamp)],
+) {
     for chunk in params.chunks(moved, 3) {
-        write_sender_chunk(tx, params, chunk).await?;
+        let sql = format!(
+            "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
+             FROM (VALUES {}) AS v \
+             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
+            params.values(chunk.len(), 3)
+        );
+        writes.push(sql, move |mut query| {
+            for (chat, user, at) in chunk {
+                query = query.bind(*chat).bind(*user).bind(*at);
+            }
+            query
+        });
     }
-    Ok(())
-}
-
-async fn write_sender_chunk(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    moved: &[(ChatId, UserId, Timestamp)],
-) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
-         FROM (VALUES {}) AS v \
-         WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-        params.values(moved.len(), 3)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for (chat, user, at) in moved {
-        query = query.bind(*chat).bind(*user).bind(*at);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }

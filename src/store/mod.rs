@@ -23,6 +23,7 @@ mod receipts;
 mod search_index;
 mod sessions;
 mod users;
+mod write_batch;
 
 pub use chats::{ChatMembers, ChatRow, NewChat};
 pub use contacts::{BlockRow, ContactDirection, ContactRow, ContactWithUser};

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use sqlx::{Any, AssertSqlSafe, FromRow, Transaction};
 
 use super::group_commit::Write;
+use super::write_batch::WriteBatch;
 use super::{Backend, BatchParams, Store, distinct};
 use crate::domain::{ChatId, Timestamp, UserId};
 
@@ -192,8 +193,11 @@ pub(super) async fn advance_watermarks(
         }
     }
     current.retain(|_, s| s.changed);
-    write_marks(tx, BatchParams(backend), &current).await?;
-    insert_marks(tx, BatchParams(backend), &marks).await?;
+    let changed: Vec<(&(ChatId, UserId), &Marks)> = current.iter().collect();
+    let mut writes = WriteBatch::new(backend);
+    write_marks(&mut writes, BatchParams(backend), &changed);
+    insert_marks(&mut writes, BatchParams(backend), &marks);
+    writes.execute(tx).await?;
     Ok(moved)
 }
 
@@ -245,75 +249,56 @@ async fn read_marks(
 
 /// Writes the moved watermarks; the `CASE`s keep them from moving back should another node
 /// have moved them further meanwhile.
-async fn write_marks(
-    tx: &mut Transaction<'static, Any>,
+fn write_marks<'a>(
+    writes: &mut WriteBatch<'a>,
     params: BatchParams,
-    changed: &HashMap<(ChatId, UserId), Marks>,
-) -> Result<(), sqlx::Error> {
-    let changed: Vec<(&(ChatId, UserId), &Marks)> = changed.iter().collect();
-    for chunk in params.chunks(&changed, 4) {
-        write_marks_chunk(tx, params, chunk).await?;
+    changed: &'a [(&(ChatId, UserId), &Marks)],
+) {
+    for chunk in params.chunks(changed, 4) {
+        let sql = format!(
+            "UPDATE chat_members SET \
+             last_delivered_at = CASE WHEN COALESCE(last_delivered_at, -1) < v.column3 \
+               THEN v.column3 ELSE last_delivered_at END, \
+             last_read_at = CASE WHEN COALESCE(last_read_at, -1) < v.column4 \
+               THEN v.column4 ELSE last_read_at END \
+             FROM (VALUES {}) AS v \
+             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
+            params.values(chunk.len(), 4)
+        );
+        writes.push(sql, move |mut query| {
+            for ((chat, user), marks) in chunk {
+                query = query
+                    .bind(*chat)
+                    .bind(*user)
+                    .bind(marks.delivered)
+                    .bind(marks.read);
+            }
+            query
+        });
     }
-    Ok(())
-}
-
-async fn write_marks_chunk(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    changed: &[(&(ChatId, UserId), &Marks)],
-) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "UPDATE chat_members SET \
-         last_delivered_at = CASE WHEN COALESCE(last_delivered_at, -1) < v.column3 \
-           THEN v.column3 ELSE last_delivered_at END, \
-         last_read_at = CASE WHEN COALESCE(last_read_at, -1) < v.column4 \
-           THEN v.column4 ELSE last_read_at END \
-         FROM (VALUES {}) AS v \
-         WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-        params.values(changed.len(), 4)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for ((chat, user), marks) in changed {
-        query = query
-            .bind(*chat)
-            .bind(*user)
-            .bind(marks.delivered)
-            .bind(marks.read);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
 
 /// Records advances (the history behind `GET /api/messages/:id/receipts`).
-pub(super) async fn insert_marks(
-    tx: &mut Transaction<'static, Any>,
+pub(super) fn insert_marks<'a>(
+    writes: &mut WriteBatch<'a>,
     params: BatchParams,
-    marks: &[Mark],
-) -> Result<(), sqlx::Error> {
+    marks: &'a [Mark],
+) {
     for chunk in params.chunks(marks, 5) {
-        insert_marks_chunk(tx, params, chunk).await?;
+        let sql = format!(
+            "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
+            params.values(chunk.len(), 5)
+        );
+        writes.push(sql, move |mut query| {
+            for mark in chunk {
+                query = query
+                    .bind(mark.chat)
+                    .bind(mark.user)
+                    .bind(mark.kind.as_str())
+                    .bind(mark.up_to)
+                    .bind(mark.at);
+            }
+            query
+        });
     }
-    Ok(())
-}
-
-async fn insert_marks_chunk(
-    tx: &mut Transaction<'static, Any>,
-    params: BatchParams,
-    marks: &[Mark],
-) -> Result<(), sqlx::Error> {
-    let sql = format!(
-        "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
-        params.values(marks.len(), 5)
-    );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
-    for mark in marks {
-        query = query
-            .bind(mark.chat)
-            .bind(mark.user)
-            .bind(mark.kind.as_str())
-            .bind(mark.up_to)
-            .bind(mark.at);
-    }
-    query.execute(&mut **tx).await?;
-    Ok(())
 }
