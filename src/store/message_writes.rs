@@ -252,30 +252,26 @@ async fn read_watermarks(
 }
 
 fn insert_rows<'a>(writes: &mut WriteBatch<'a>, params: BatchParams, rows: &'a [&MessageRow]) {
-    for chunk in params.chunks(rows, 11) {
-        let sql = format!(
+    let sql = |values: &str| {
+        format!(
             "INSERT INTO messages (id, chat_id, sender_id, client_id, content, type, file_id, \
-             reply_to_id, forwarded, created_at, updated_at) VALUES {}",
-            params.values(chunk.len(), 11)
-        );
-        writes.push(sql, move |mut query| {
-            for row in chunk {
-                query = query
-                    .bind(row.id)
-                    .bind(row.chat_id)
-                    .bind(row.sender_id)
-                    .bind(row.client_id.clone())
-                    .bind(row.content.clone())
-                    .bind(row.kind.clone())
-                    .bind(row.file_id.clone())
-                    .bind(row.reply_to_id)
-                    .bind(row.forwarded)
-                    .bind(row.created_at)
-                    .bind(row.updated_at);
-            }
-            query
-        });
-    }
+             reply_to_id, forwarded, created_at, updated_at) VALUES {values}"
+        )
+    };
+    writes.push_rows(params, rows, 11, sql, |query, row| {
+        query
+            .bind(row.id)
+            .bind(row.chat_id)
+            .bind(row.sender_id)
+            .bind(row.client_id.clone())
+            .bind(row.content.clone())
+            .bind(row.kind.clone())
+            .bind(row.file_id.clone())
+            .bind(row.reply_to_id)
+            .bind(row.forwarded)
+            .bind(row.created_at)
+            .bind(row.updated_at)
+    });
 }
 
 /// Moves the chats' clocks and shows the chats again to members who had deleted them.
@@ -284,30 +280,24 @@ fn write_clocks<'a>(
     params: BatchParams,
     clocks: &'a [(ChatId, Timestamp)],
 ) {
-    for chunk in params.chunks(clocks, 2) {
-        for (table, set, filter) in [
-            (
-                "chats",
-                "last_message_at = v.column2",
-                "chats.id = v.column1",
-            ),
-            (
-                "chat_members",
-                "hidden = 0, settings_updated_at = v.column2",
-                "chat_members.chat_id = v.column1 AND chat_members.hidden = 1",
-            ),
-        ] {
-            let sql = format!(
-                "UPDATE {table} SET {set} FROM (VALUES {}) AS v WHERE {filter}",
-                params.values(chunk.len(), 2)
-            );
-            writes.push(sql, move |mut query| {
-                for (chat, at) in chunk {
-                    query = query.bind(*chat).bind(*at);
-                }
-                query
-            });
-        }
+    for (table, set, filter) in [
+        (
+            "chats",
+            "last_message_at = v.column2",
+            "chats.id = v.column1",
+        ),
+        (
+            "chat_members",
+            "hidden = 0, settings_updated_at = v.column2",
+            "chat_members.chat_id = v.column1 AND chat_members.hidden = 1",
+        ),
+    ] {
+        let sql = |values: &str| {
+            format!("UPDATE {table} SET {set} FROM (VALUES {values}) AS v WHERE {filter}")
+        };
+        writes.push_rows(params, clocks, 2, sql, |query, (chat, at)| {
+            query.bind(*chat).bind(*at)
+        });
     }
 }
 
@@ -317,18 +307,14 @@ fn write_sender_watermarks<'a>(
     params: BatchParams,
     moved: &'a [(ChatId, UserId, Timestamp)],
 ) {
-    for chunk in params.chunks(moved, 3) {
-        let sql = format!(
+    let sql = |values: &str| {
+        format!(
             "UPDATE chat_members SET last_read_at = v.column3, last_delivered_at = v.column3 \
-             FROM (VALUES {}) AS v \
-             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-            params.values(chunk.len(), 3)
-        );
-        writes.push(sql, move |mut query| {
-            for (chat, user, at) in chunk {
-                query = query.bind(*chat).bind(*user).bind(*at);
-            }
-            query
-        });
-    }
+             FROM (VALUES {values}) AS v \
+             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2"
+        )
+    };
+    writes.push_rows(params, moved, 3, sql, |query, (chat, user, at)| {
+        query.bind(*chat).bind(*user).bind(*at)
+    });
 }

@@ -254,28 +254,24 @@ fn write_marks<'a>(
     params: BatchParams,
     changed: &'a [(&(ChatId, UserId), &Marks)],
 ) {
-    for chunk in params.chunks(changed, 4) {
-        let sql = format!(
+    let sql = |values: &str| {
+        format!(
             "UPDATE chat_members SET \
              last_delivered_at = CASE WHEN COALESCE(last_delivered_at, -1) < v.column3 \
                THEN v.column3 ELSE last_delivered_at END, \
              last_read_at = CASE WHEN COALESCE(last_read_at, -1) < v.column4 \
                THEN v.column4 ELSE last_read_at END \
-             FROM (VALUES {}) AS v \
-             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2",
-            params.values(chunk.len(), 4)
-        );
-        writes.push(sql, move |mut query| {
-            for ((chat, user), marks) in chunk {
-                query = query
-                    .bind(*chat)
-                    .bind(*user)
-                    .bind(marks.delivered)
-                    .bind(marks.read);
-            }
-            query
-        });
-    }
+             FROM (VALUES {values}) AS v \
+             WHERE chat_members.chat_id = v.column1 AND chat_members.user_id = v.column2"
+        )
+    };
+    writes.push_rows(params, changed, 4, sql, |query, ((chat, user), marks)| {
+        query
+            .bind(*chat)
+            .bind(*user)
+            .bind(marks.delivered)
+            .bind(marks.read)
+    });
 }
 
 /// Records advances (the history behind `GET /api/messages/:id/receipts`).
@@ -284,21 +280,17 @@ pub(super) fn insert_marks<'a>(
     params: BatchParams,
     marks: &'a [Mark],
 ) {
-    for chunk in params.chunks(marks, 5) {
-        let sql = format!(
-            "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {}",
-            params.values(chunk.len(), 5)
-        );
-        writes.push(sql, move |mut query| {
-            for mark in chunk {
-                query = query
-                    .bind(mark.chat)
-                    .bind(mark.user)
-                    .bind(mark.kind.as_str())
-                    .bind(mark.up_to)
-                    .bind(mark.at);
-            }
-            query
-        });
-    }
+    let sql = |values: &str| {
+        format!(
+            "INSERT INTO receipt_marks (chat_id, user_id, kind, up_to, marked_at) VALUES {values}"
+        )
+    };
+    writes.push_rows(params, marks, 5, sql, |query, mark| {
+        query
+            .bind(mark.chat)
+            .bind(mark.user)
+            .bind(mark.kind.as_str())
+            .bind(mark.up_to)
+            .bind(mark.at)
+    });
 }

@@ -13,7 +13,7 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use sqlx::{Any, AssertSqlSafe, Transaction};
 
-use super::Backend;
+use super::{Backend, BatchParams};
 
 /// A statement being bound.
 pub(super) type Bound = Query<'static, Any, AnyArguments>;
@@ -37,6 +37,22 @@ impl<'a> WriteBatch<'a> {
     /// Queues `sql`; `bind` binds its parameters, in order.
     pub(super) fn push(&mut self, sql: String, bind: impl FnOnce(Bound) -> Bound + Send + 'a) {
         self.statements.push((sql, Box::new(bind)));
+    }
+
+    /// Queues one multi-row statement per slice of `rows` ([`BatchParams::chunks`]): `sql`
+    /// gets the slice's placeholders (`(?, ?), (?, ?)`), `bind` binds one row's `columns`.
+    pub(super) fn push_rows<T: Sync>(
+        &mut self,
+        params: BatchParams,
+        rows: &'a [T],
+        columns: usize,
+        sql: impl Fn(&str) -> String,
+        bind: impl Fn(Bound, &'a T) -> Bound + Copy + Send + 'a,
+    ) {
+        for chunk in params.chunks(rows, columns) {
+            let text = sql(&params.values(chunk.len(), columns));
+            self.push(text, move |query| chunk.iter().fold(query, bind));
+        }
     }
 
     /// Runs every queued statement inside `tx`.
