@@ -40,7 +40,7 @@ impl<'a> WriteBatch<'a> {
     }
 
     /// Queues `sql`; `bind` binds its parameters, in order.
-    pub(super) fn push(&mut self, sql: String, bind: impl FnOnce(Bound) -> Bound + Send + 'a) {
+    fn push(&mut self, sql: String, bind: impl FnOnce(Bound) -> Bound + Send + 'a) {
         self.statements.push((sql, Box::new(bind)));
     }
 
@@ -94,24 +94,26 @@ impl<'a> WriteBatch<'a> {
 mod tests {
     use super::*;
 
-    /// One connection: each connection to `sqlite::memory:` has a database of its own.
-    async fn memory_pool() -> sqlx::AnyPool {
+    /// A one-connection pool (each connection to `sqlite::memory:` has a database of its own)
+    /// holding `table`.
+    async fn pool_with(table: &str) -> sqlx::AnyPool {
         sqlx::any::install_default_drivers();
-        sqlx::any::AnyPoolOptions::new()
+        let pool = sqlx::any::AnyPoolOptions::new()
             .max_connections(1)
             .connect("sqlite::memory:")
             .await
-            .expect("in-memory SQLite")
+            .expect("in-memory SQLite");
+        sqlx::query(AssertSqlSafe(table.to_owned()))
+            .execute(&pool)
+            .await
+            .expect("table");
+        pool
     }
 
     /// On SQLite the statements go as one text; each must get its own parameters, in order.
     #[tokio::test]
     async fn one_text_runs_every_statement_with_its_own_parameters_in_order() {
-        let pool = memory_pool().await;
-        sqlx::query("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)")
-            .execute(&pool)
-            .await
-            .expect("table");
+        let pool = pool_with("CREATE TABLE t (k TEXT PRIMARY KEY, v INTEGER NOT NULL)").await;
         let mut tx = pool.begin().await.expect("begin");
         let mut writes = WriteBatch::new(Backend::Sqlite);
         writes.push("INSERT INTO t (k, v) VALUES (?, ?), (?, ?)".into(), |q| {
@@ -136,11 +138,7 @@ mod tests {
     /// A failing statement fails the whole call, so the group commit retries its writes alone.
     #[tokio::test]
     async fn a_failing_statement_fails_the_call() {
-        let pool = memory_pool().await;
-        sqlx::query("CREATE TABLE t (k TEXT PRIMARY KEY)")
-            .execute(&pool)
-            .await
-            .expect("table");
+        let pool = pool_with("CREATE TABLE t (k TEXT PRIMARY KEY)").await;
         let mut tx = pool.begin().await.expect("begin");
         let mut writes = WriteBatch::new(Backend::Sqlite);
         writes.push("INSERT INTO t (k) VALUES (?)".into(), |q| q.bind("a"));
