@@ -8,7 +8,7 @@
 use serde::Serialize;
 use socketioxide::SocketIo;
 
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use socketioxide::socket::Sid;
 
 use super::events::{
@@ -159,14 +159,19 @@ impl Notifier {
                 .to(user_room(member))
                 .emit_with_ack::<_, serde_json::Value>(events::NEW_MESSAGE, payload)
                 .await;
-            if let Ok(stream) = sent {
+            // A member with no socket gets an empty stream (the local adapter says so exactly);
+            // waiting on it would cost a task per message for nothing (docs/BENCHMARKS.md,
+            // session 9). A cluster adapter must report remote sockets as unknown, not as none.
+            if let Ok(stream) = sent
+                && stream.size_hint().1 != Some(0)
+            {
                 acks.push(stream.map(move |(_, ack)| (member, ack.is_ok())).boxed());
             }
         }
         if acks.is_empty() {
             return;
         }
-        // One task per message waits for every member's acks (until the ack timeout).
+        // One task per message waits for the acks of every member online (until the timeout).
         tokio::spawn(async move {
             let mut acks = futures_util::stream::select_all(acks);
             let mut delivered = Vec::new();

@@ -1010,6 +1010,45 @@ async fn group_receipts_go_from_sent_to_delivered_to_read_and_only_the_sender_he
 }
 
 #[tokio::test]
+async fn with_one_member_offline_the_online_member_still_acks_delivery_and_the_other_catches_up() {
+    // The server waits for acks only from members with a socket; skipping the offline one
+    // loses neither the online one's receipt nor the offline one's later delivery.
+    let app = TestApp::spawn().await;
+    let (alice, bob, carol, _dave, chat) = app.group_of_three_and_an_outsider("Group").await;
+    let mut alice_s = alice.connect().await;
+    let mut bob_s = bob.connect().await;
+
+    let ack = alice_s
+        .emit_with_ack(
+            "send_message",
+            json!({"chatId": chat, "content": "anyone?"}),
+        )
+        .await;
+    let message_id = id(&ack["message"]);
+    let to_bob = bob_s.next_event("new_message").await;
+    bob_s.ack(to_bob.ack_id.expect("ack wanted"), json!({}));
+    let delivered = alice_s.next_event("message_delivered").await;
+    assert_eq!(delivered.data["userId"], bob.id.as_str());
+    assert_eq!(delivered.data["messageId"], message_id.as_str());
+    assert_eq!(
+        newest(&alice, &chat).await["status"],
+        "sent",
+        "carol is offline"
+    );
+
+    let delivered = carol
+        .post(
+            "/api/messages/delivered",
+            json!({"messageIds": [message_id]}),
+        )
+        .await;
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    let event = alice_s.next_event("message_delivered").await;
+    assert_eq!(event.data["userId"], carol.id.as_str());
+    assert_eq!(newest(&alice, &chat).await["status"], "delivered");
+}
+
+#[tokio::test]
 async fn reading_a_chat_reports_what_is_left_unread_and_the_socket_marks_delivery_and_reading() {
     let app = TestApp::spawn().await;
     let alice = app.register("alice").await;
