@@ -352,11 +352,11 @@ async fn send(
     ApiPath(id): ApiPath<ChatId>,
     ApiJson(request): ApiJson<SendRequest>,
 ) -> AppResult<Response> {
-    let (message, created) = messages::send(&state, &auth, id, request, None).await?;
-    let status = if created {
+    let sent = messages::send(&state, &auth, id, request, None).await?;
+    let status = if sent.created {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((status, Json(message)).into_response())
+    Ok((status, Json(sent.into_json()?)).into_response())
 }

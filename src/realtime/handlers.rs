@@ -2,6 +2,7 @@
 //! (the payload arrives typed), calls one service function and returns the ack payload.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use super::Caller;
 use crate::app::AppState;
@@ -23,6 +24,12 @@ const DONE: Done = Done { ok: true };
 #[derive(Debug, Serialize)]
 pub struct MessageAck {
     message: Message,
+}
+
+/// `{message}`, with the message as the JSON text already sent in `new_message`.
+#[derive(Debug, Serialize)]
+pub struct SentAck {
+    message: Box<RawValue>,
 }
 
 /// `{chatId, ...SendRequest}`, spelled out: `#[serde(flatten)]` would buffer every field through
@@ -59,11 +66,12 @@ pub async fn send_message(
     state: AppState,
     caller: Caller,
     payload: SendMessage,
-) -> AppResult<MessageAck> {
+) -> AppResult<SentAck> {
     let (chat, request) = payload.into_request();
-    let (message, _) =
-        messages::send(&state, &caller.user, chat, request, Some(caller.socket)).await?;
-    Ok(MessageAck { message })
+    let sent = messages::send(&state, &caller.user, chat, request, Some(caller.socket)).await?;
+    Ok(SentAck {
+        message: sent.into_json()?,
+    })
 }
 
 #[derive(Debug, Deserialize)]

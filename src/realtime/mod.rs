@@ -16,7 +16,7 @@ use axum::extract::{OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Uri};
 use serde::{Deserialize, Serialize};
 use socketioxide::SocketIo;
-use socketioxide::extract::{AckSender, Data, SocketRef, TryData};
+use socketioxide::extract::{AckSender, SocketRef, TryData};
 use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use tower_http::request_id::RequestId;
@@ -219,7 +219,7 @@ async fn disconnected(state: AppState, s: SocketRef) {
 /// payload into `P`, and answers the ack with the result or the error shape.
 fn on<P, R, F, Fut>(s: &SocketRef, state: &AppState, event: &'static str, handler: F)
 where
-    P: serde::de::DeserializeOwned + Send + 'static,
+    P: serde::de::DeserializeOwned + Send + Sync + 'static,
     R: Serialize + Send + 'static,
     F: Fn(AppState, Caller, P) -> Fut + Clone + Send + Sync + 'static,
     Fut: std::future::Future<Output = AppResult<R>> + Send + 'static,
@@ -227,13 +227,13 @@ where
     let state = state.clone();
     s.on(
         event,
-        move |s: SocketRef, Data(payload): Data<serde_json::Value>, ack: AckSender| {
+        move |s: SocketRef, TryData(payload): TryData<P>, ack: AckSender| {
             let state = state.clone();
             let handler = handler.clone();
             async move {
                 let result = async {
                     let user = reauthorize(&state, &s).await?;
-                    let payload: P = serde_json::from_value(payload).map_err(|e| {
+                    let payload = payload.map_err(|e| {
                         AppError::bad_request(format!("Invalid payload for {event}: {e}"))
                     })?;
                     let caller = Caller { user, socket: s.id };

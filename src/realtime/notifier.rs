@@ -6,6 +6,7 @@
 //! same calls reach sockets on other nodes.
 
 use serde::Serialize;
+use serde_json::value::RawValue;
 use socketioxide::SocketIo;
 
 use futures_util::{Stream, StreamExt};
@@ -28,7 +29,7 @@ pub(crate) fn session_room(session: SessionId) -> String {
 }
 
 /// A payload as JSON text, to send the same bytes to many sockets without serializing again.
-fn to_json<T: Serialize>(payload: &T) -> Option<Box<serde_json::value::RawValue>> {
+fn to_json<T: Serialize>(payload: &T) -> Option<Box<RawValue>> {
     serde_json::value::to_raw_value(payload)
         .inspect_err(|err| tracing::error!(%err, "payload not serializable"))
         .ok()
@@ -117,7 +118,8 @@ impl Notifier {
     /// gives a member's own copy when it differs (file URLs are signed per viewer).
     ///
     /// The message is serialized once and the same JSON text goes to every member; each member
-    /// still gets their own emit, so an ack says whose device it came from, on any node.
+    /// still gets their own emit, so an ack says whose device it came from, on any node. That
+    /// text is returned, for the sender's own answer to reuse.
     pub async fn new_message<F, V>(
         &self,
         members: &[UserId],
@@ -125,13 +127,12 @@ impl Notifier {
         from_socket: Option<Sid>,
         on_delivered: F,
         view_for: V,
-    ) where
+    ) -> Option<Box<RawValue>>
+    where
         F: Fn(UserId) + Send + Sync + 'static,
         V: Fn(UserId) -> Option<Message>,
     {
-        let Some(shared) = to_json(message) else {
-            return;
-        };
+        let shared = to_json(message)?;
         let sender = message.sender_id;
         let own_devices = match from_socket.and_then(|sid| self.io.get_socket(sid)) {
             Some(socket) => {
@@ -169,7 +170,7 @@ impl Notifier {
             }
         }
         if acks.is_empty() {
-            return;
+            return Some(shared);
         }
         // One task per message waits for the acks of every member online (until the timeout).
         tokio::spawn(async move {
@@ -182,6 +183,7 @@ impl Notifier {
                 }
             }
         });
+        Some(shared)
     }
 
     pub async fn message_updated(&self, members: &[UserId], payload: &MessageUpdated) {

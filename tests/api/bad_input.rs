@@ -645,3 +645,67 @@ async fn malformed_and_hostile_requests_get_a_precise_4xx_and_change_nothing() {
     let pending_now = bob.get("/api/contacts/pending").await;
     assert_eq!(pending_now.body["requests"][0]["id"], json!(pending));
 }
+
+/// Socket events answer a payload of the wrong shape like the REST routes do: an ack with the
+/// error shape (400, `validation_failed`), nothing stored, and the socket keeps working. Even a
+/// payload that is not JSON an event could carry (none at all, nested past the parser's depth)
+/// gets its ack: a client waiting on it must not hang.
+#[tokio::test]
+async fn malformed_socket_events_are_acked_with_a_400_and_change_nothing() {
+    let app = TestApp::spawn().await;
+    let (alice, bob, chat) = app.two_with_a_chat().await;
+    let sent = crate::chats::send(&alice, &chat, "hello").await;
+    let message = sent["id"].as_str().unwrap_or_default().to_owned();
+    let mut alice_s = alice.connect().await;
+    let mut bob_s = bob.connect().await;
+    let counts = async || {
+        let mut counts = Vec::new();
+        for table in ["messages", "reactions", "receipt_marks", "chat_members"] {
+            counts.push(app.count(&format!("SELECT count(*) FROM {table}")).await);
+        }
+        counts.push(
+            app.count(
+                "SELECT count(*) FROM messages WHERE content = 'hello' AND edited_at IS NULL",
+            )
+            .await,
+        );
+        counts
+    };
+    let counts_before = counts().await;
+
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let events = [
+        r#"["send_message"]"#.to_owned(),
+        r#"["send_message", "hi"]"#.to_owned(),
+        r#"["send_message", null]"#.to_owned(),
+        r#"["send_message", {"content": "no chat"}]"#.to_owned(),
+        r#"["send_message", {"chatId": 42, "content": "hi"}]"#.to_owned(),
+        r#"["send_message", {"chatId": "not-a-uuid", "content": "hi"}]"#.to_owned(),
+        format!(r#"["send_message", {{"chatId": "{chat}", "content": ["hi"]}}]"#),
+        format!(r#"["send_message", {{"chatId": "{chat}", "content": "hi", "clientId": 7}}]"#),
+        format!(r#"["send_message", {deep}]"#),
+        format!(r#"["edit_message", {{"messageId": "{message}", "content": 5}}]"#),
+        format!(r#"["react", {{"messageId": "{message}", "emoji": 5}}]"#),
+        r#"["mark_read", {"messageId": []}]"#.to_owned(),
+        r#"["typing_start", {"chatId": false}]"#.to_owned(),
+    ];
+    for event in &events {
+        let ack = alice_s.emit_raw_with_ack(event).await;
+        assert_eq!(ack["code"], "validation_failed", "{event:.80}: {ack}");
+        let error = ack["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("Invalid payload for "),
+            "{event:.80}: {ack}"
+        );
+    }
+    crate::chats::quiet("new_message", &mut [&mut bob_s]).await;
+    assert_eq!(counts().await, counts_before);
+
+    let ack = alice_s
+        .emit_with_ack(
+            "send_message",
+            json!({"chatId": chat, "content": "still here"}),
+        )
+        .await;
+    assert_eq!(ack["message"]["content"], "still here", "{ack}");
+}

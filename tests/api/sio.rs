@@ -175,13 +175,24 @@ impl SioClient {
         data: Value,
         wait: Duration,
     ) -> Option<Value> {
+        self.try_emit_raw_with_ack(&json!([event, data]).to_string(), wait)
+            .await
+    }
+
+    /// Sends an event whose JSON array (`["event", ...arguments]`) is written by the caller,
+    /// malformed or not, and waits for its ack.
+    pub async fn emit_raw_with_ack(&mut self, array: &str) -> Value {
+        self.try_emit_raw_with_ack(array, WAIT)
+            .await
+            .unwrap_or_else(|| panic!("no ack for {array:.80} within {WAIT:?}"))
+    }
+
+    async fn try_emit_raw_with_ack(&mut self, array: &str, wait: Duration) -> Option<Value> {
         let id = self.next_ack;
         self.next_ack += 1;
         let (tx, rx) = oneshot::channel();
         self.pending.lock().expect("lock").insert(id, tx);
-        let _ = self
-            .outgoing
-            .send(format!("42{id}{}", json!([event, data])));
+        let _ = self.outgoing.send(format!("42{id}{array}"));
         tokio::time::timeout(wait, rx).await.ok()?.ok()
     }
 

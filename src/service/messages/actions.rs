@@ -210,7 +210,7 @@ pub async fn forward(
             InsertOutcome::Inserted {
                 row, read_since, ..
             } => {
-                forwarded.push(publish(state, &row, read_since, None).await?);
+                forwarded.push(publish(state, &row, read_since, None).await?.0);
             }
             InsertOutcome::DuplicateClientId | InsertOutcome::NotMember => {
                 return Err(AppError::not_found("Chat"));

@@ -20,6 +20,7 @@ pub use stars::{star, starred};
 pub use views::{group_reactions, views};
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use socketioxide::socket::Sid;
 use utoipa::ToSchema;
 
@@ -45,15 +46,36 @@ pub struct SendRequest {
     pub client_id: Option<String>,
 }
 
-/// `POST /api/chats/:id/messages` and `send_message`: returns the message and whether it was
-/// created now (false: a retry of an earlier send with the same `clientId`).
+/// A sent message as the sender is answered with.
+pub struct Sent {
+    pub message: Message,
+    /// False: a retry of an earlier send with the same `clientId`.
+    pub created: bool,
+    /// The JSON text `new_message` carried, when this send emitted it.
+    json: Option<Box<RawValue>>,
+}
+
+impl Sent {
+    /// The message as JSON text: the text already made for `new_message` when there is one, so
+    /// the hottest answer is not serialized twice (docs/BENCHMARKS.md, session 10).
+    pub fn into_json(self) -> AppResult<Box<RawValue>> {
+        match self.json {
+            Some(json) => Ok(json),
+            None => serde_json::value::to_raw_value(&self.message)
+                .map_err(|err| AppError::Internal(err.into())),
+        }
+    }
+}
+
+/// `POST /api/chats/:id/messages` and `send_message`: stores and announces the message, or
+/// finds the first one stored under the same `clientId`.
 pub async fn send(
     state: &AppState,
     auth: &AuthUser,
     chat: ChatId,
     request: SendRequest,
     from_socket: Option<Sid>,
-) -> AppResult<(Message, bool)> {
+) -> AppResult<Sent> {
     let members = members_of(state, auth.user_id, chat).await?;
     let client_id = parse_client_id(request.client_id.as_deref())?;
     ensure_may_write(state, auth, &members).await?;
@@ -63,8 +85,9 @@ pub async fn send(
             .await
             .map_err(|_| AppError::invalid("replyToId", "is not a message of this chat"))?;
     }
-    state.throttles.sends.check(&auth.user_id.to_string())?;
-    state.throttles.sends.record(&auth.user_id.to_string());
+    let throttle_key = auth.user_id.to_string();
+    state.throttles.sends.check(&throttle_key)?;
+    state.throttles.sends.record(&throttle_key);
     let new = NewMessage {
         id: MessageId::new(),
         chat_id: chat,
@@ -81,8 +104,12 @@ pub async fn send(
         InsertOutcome::Inserted {
             row, read_since, ..
         } => {
-            let message = publish(state, &row, read_since, from_socket).await?;
-            Ok((message, true))
+            let (message, json) = publish(state, &row, read_since, from_socket).await?;
+            Ok(Sent {
+                message,
+                created: true,
+                json,
+            })
         }
         InsertOutcome::DuplicateClientId => {
             // A retry (or the same clientId racing in from another connection): the first wins.
@@ -102,32 +129,36 @@ async fn replay(
     auth: &AuthUser,
     chat: ChatId,
     existing: MessageRow,
-) -> AppResult<(Message, bool)> {
+) -> AppResult<Sent> {
     if existing.chat_id != chat {
         return Err(AppError::Conflict(
             "This clientId was already used for another chat".into(),
         ));
     }
     let view = views(state, auth.user_id, &[existing]).await?.pop();
-    view.map(|m| (m, false))
-        .ok_or_else(|| AppError::not_found("Message"))
+    view.map(|message| Sent {
+        message,
+        created: false,
+        json: None,
+    })
+    .ok_or_else(|| AppError::not_found("Message"))
 }
 
 /// Emits `new_message` for a message just stored (recipients' acks record delivery), and the
-/// read receipts sending implies.
+/// read receipts sending implies. Returns the message and the JSON text it was emitted as.
 async fn publish(
     state: &AppState,
     row: &MessageRow,
     read_since: Option<Timestamp>,
     from_socket: Option<Sid>,
-) -> AppResult<Message> {
+) -> AppResult<(Message, Option<Box<RawValue>>)> {
     let message = views::fresh(state, row).await?;
     let members = state.store.list_member_ids(row.chat_id).await?;
     let (ack_state, chat, message_id, at) = (state.clone(), row.chat_id, row.id, row.created_at);
     let on_delivered = move |member: UserId| {
         receipts::record_delivery_later(&ack_state, member, chat, message_id, at);
     };
-    state
+    let json = state
         .notifier
         .new_message(&members, &message, from_socket, on_delivered, |member| {
             crate::service::files::resign(&state.files, &message, member)
@@ -136,7 +167,7 @@ async fn publish(
     if let Some(since) = read_since {
         receipts::announce_read_by_sending(state, row, since).await?;
     }
-    Ok(message)
+    Ok((message, json))
 }
 
 /// In one-on-one chats, neither person may have blocked the other.
