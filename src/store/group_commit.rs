@@ -24,8 +24,13 @@ use super::receipts::{Advance, advance_watermarks};
 use super::{Backend, search_index};
 use crate::domain::Timestamp;
 
-/// The most writes one transaction takes.
-pub(super) const MAX_BATCH: usize = 256;
+/// The most writes one transaction takes. Below saturation batches stay far smaller (whatever
+/// queued during the previous commit); the cap only matters when sends arrive faster than
+/// commits of the cap's size finish, and then a commit's fixed cost (its round trips, `fsync`,
+/// the pages it shares between messages) is spread over more messages. At 256 the SQLite server
+/// saturated at 10,900-18,700 durable sends/s, at 1,024 at 13,800-19,800/s, better in each of
+/// five alternated pairs (docs/BENCHMARKS.md, session 11).
+pub(super) const MAX_BATCH: usize = 1024;
 
 /// How many writes may wait before callers wait to queue.
 const QUEUE: usize = 8 * MAX_BATCH;
@@ -76,7 +81,7 @@ impl GroupCommit {
 }
 
 async fn run(pool: AnyPool, backend: Backend, mut writes: mpsc::Receiver<Write>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    let mut batch = Vec::new();
     // Messages stored but not yet searchable (SQLite only); see `Write::LookForUnindexed`.
     let mut unindexed = 0;
     loop {
@@ -101,7 +106,8 @@ async fn run(pool: AnyPool, backend: Backend, mut writes: mpsc::Receiver<Write>)
         if received == 0 {
             break;
         }
-        let taken = std::mem::replace(&mut batch, Vec::with_capacity(MAX_BATCH));
+        // A new vector per batch, grown to what arrived: most batches are a few writes.
+        let taken = std::mem::take(&mut batch);
         let Split {
             messages,
             advances,

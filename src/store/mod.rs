@@ -212,8 +212,8 @@ fn create_sqlite_parent_dir(url: &str) -> anyhow::Result<()> {
 pub(crate) struct BatchParams(pub(crate) Backend);
 
 impl BatchParams {
-    /// The most parameters one such statement binds. On SQLite, a full group commit of
-    /// messages (256 rows of 11) in one statement, far below its limit of 32,766. On
+    /// The most parameters one such statement binds. On SQLite, 256 messages (rows of 11) in
+    /// one statement, far below its limit of 32,766; a full group commit is four. On
     /// PostgreSQL, statements of 16 such rows: whole-batch statements made the server there
     /// fall from 5,000 to under 3,000 durable sends/s (the 256-row insert took 49 ms on
     /// average; docs/BENCHMARKS.md, session 6).
@@ -330,7 +330,7 @@ mod tests {
     }
 
     #[test]
-    fn batch_statements_take_a_whole_group_commit_on_sqlite_with_positional_parameters() {
+    fn batch_statements_take_256_messages_on_sqlite_with_positional_parameters() {
         let batch: Vec<u32> = (0..256).collect();
         let lengths = |backend| {
             BatchParams(backend)

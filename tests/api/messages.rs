@@ -1705,3 +1705,60 @@ async fn message_endpoints_answer_not_found_for_messages_outside_my_chats() {
         "nothing forwarded"
     );
 }
+
+/// A burst of sends bigger than one insert statement (the group commit takes up to 1,024
+/// writes a transaction; SQLite's insert statements hold 256 messages, PostgreSQL's 16) is
+/// stored whole: each message once, each at its own time, a retried `clientId` refused.
+#[tokio::test]
+async fn a_burst_of_a_thousand_sends_is_stored_whole_each_message_once() {
+    use letschat::domain::{ChatId, MessageId, Timestamp, UserId};
+    use letschat::store::{InsertOutcome, NewMessage, Store};
+
+    let app = TestApp::spawn().await;
+    let (alice, _bob, chat) = app.two_with_a_chat().await;
+    // The store itself, so that the whole burst is queued before its first commit starts.
+    let store = Store::connect(&app.config.database_url(), 2)
+        .await
+        .expect("store");
+    let chat_id = ChatId::parse(&chat).expect("chat id");
+    let sender = UserId::parse(&alice.id).expect("user id");
+    let new = |n: usize| NewMessage {
+        id: MessageId::new(),
+        chat_id,
+        sender_id: sender,
+        client_id: Some(format!("burst-{n:04}")),
+        content: format!("burst {n:04}"),
+        kind: "text".into(),
+        file_id: None,
+        reply_to_id: None,
+        forwarded: false,
+        now: Timestamp::now(),
+    };
+    let sends = (0..1000).map(|n| store.insert_message(new(n)));
+    let outcomes = futures_util::future::join_all(sends).await;
+    let stored = outcomes
+        .into_iter()
+        .filter(|o| matches!(o, Ok(InsertOutcome::Inserted { .. })))
+        .count();
+    assert_eq!(stored, 1000);
+    let retry = store.insert_message(new(999)).await.expect("retry");
+    assert!(
+        matches!(retry, InsertOutcome::DuplicateClientId),
+        "{retry:?}"
+    );
+    store.close().await;
+
+    let burst = format!("FROM messages WHERE chat_id = '{chat}' AND content LIKE 'burst %'");
+    assert_eq!(app.count(&format!("SELECT count(*) {burst}")).await, 1000);
+    let distinct = |column: &str| format!("SELECT count(DISTINCT {column}) {burst}");
+    assert_eq!(app.count(&distinct("client_id")).await, 1000);
+    assert_eq!(app.count(&distinct("created_at")).await, 1000);
+    let history = alice
+        .get(&format!("/api/chats/{chat}/messages?limit=1"))
+        .await;
+    assert_eq!(history.status, 200, "{}", history.body);
+    let newest = history.body["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(newest.starts_with("burst "), "{}", history.body);
+}
