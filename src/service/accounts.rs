@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::credentials::{hash_password, verify_password};
+use super::passwords::{hash_password, verify_password};
 use super::users::me_view;
 use crate::app::AppState;
 use crate::domain::{

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod files;
 pub mod limits;
 pub mod messages;
+pub mod passwords;
 pub mod presence;
 pub mod typing;
 pub mod users;
