@@ -178,9 +178,9 @@ fn main() -> ExitCode {
     let _ = rustls::crypto::ring::default_provider().install_default();
     if cli.common.pin() && cli.profile != Profile::Smoke {
         let pinned = server::pin_self();
+        let cores = server::allowed_cores(std::process::id()).unwrap_or_default();
         eprintln!(
-            "generator pinned to core {}: {pinned}; server to core {}",
-            server::GENERATOR_CORE,
+            "generator pinned: {pinned} (runs on core {cores}); server to core {} alone",
             server::SERVER_CORE
         );
     }

@@ -97,7 +97,7 @@ pub fn machine() -> Value {
         })
         .unwrap_or(0);
     json!({
-        "nproc": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0),
+        "nproc": crate::server::machine_cores(),
         "cpu": cpu,
         "open_files_limit": open_files,
         "memory_gib": mem_total_gib(),

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -32,6 +33,8 @@ pub struct ServerProc {
     /// From spawn to the first 200 of `/health`.
     pub ready_ms: f64,
     pub pinned: bool,
+    /// The cores the kernel lets the process run on (`Cpus_allowed_list`), read after it started.
+    pub cores: String,
     child: Child,
 }
 
@@ -85,11 +88,16 @@ impl ServerProc {
         let pid = child.id().context("server pid")?;
         wait_ready(addr, &mut child).await?;
         let ready_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let cores = allowed_cores(pid).unwrap_or_default();
+        if pinned && cores != SERVER_CORE.to_string() {
+            bail!("the server runs on cores {cores}, not on core {SERVER_CORE} alone");
+        }
         Ok(ServerProc {
             addr,
             pid,
             ready_ms,
             pinned,
+            cores,
             child,
         })
     }
@@ -195,9 +203,29 @@ async fn wait_ready(addr: SocketAddr, child: &mut Child) -> anyhow::Result<()> {
     bail!("the server did not become ready within 60 s")
 }
 
+/// The machine's cores, counted on first use, which [`pin_self`] makes happen before the generator
+/// pins itself: after that `available_parallelism` follows this process's affinity and says 1.
+/// (Until session 12 it was counted after, so the server was started without `taskset` and
+/// inherited the generator's core: both shared core 0.)
+static CORES: LazyLock<usize> =
+    LazyLock::new(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+
+pub fn machine_cores() -> usize {
+    *CORES
+}
+
+/// The cores a process may run on, as the kernel lists them (`0`, `1`, `0-1`).
+pub fn allowed_cores(pid: u32) -> Option<String> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))?;
+    Some(line.split_whitespace().nth(1)?.to_owned())
+}
+
 /// Whether `taskset` can be used (it exists and there are at least two cores).
 pub fn taskset_available() -> bool {
-    std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2)
+    machine_cores() >= 2
         && std::process::Command::new("taskset")
             .arg("-V")
             .stdout(Stdio::null())

@@ -182,6 +182,7 @@ async fn ladder(
             "generator_cpu_us": own_cpu,
             "server_rss_kib": server.memory().rss_kib,
             "server_pinned": server.pinned,
+            "server_cores": server.cores,
             "connect_secs": conns.ramp_secs,
             "saturated": saturated,
         }));
