@@ -71,6 +71,9 @@ fn the_load_generator_runs_every_profile_at_tiny_scale_without_losing_a_message(
             assert_eq!(step["delivered"], step["expected_deliveries"]);
             number(&step["latency_ms"]["p99_ms"]);
             number(&step["cpu_us_per_delivery"]);
+            // Only the server commits; its messages and receipts must show up as commits.
+            let commits = number(&step["commits_per_s"]);
+            assert_eq!(commits > 0.0, target == "server", "{target}: {step:#}");
         }
     }
     for ratio in [

@@ -113,7 +113,7 @@ impl ServerProc {
     }
 
     /// The sum of a counter's samples in `/metrics` (0 when absent or unreachable).
-    pub async fn counter(&self, name: &str) -> f64 {
+    async fn counter(&self, name: &str) -> f64 {
         let url = format!("http://{}/metrics", self.addr);
         let text = match reqwest::Client::new()
             .get(url)
@@ -133,9 +133,42 @@ impl ServerProc {
             .sum()
     }
 
+    /// The group commit's counters so far (zeros for a relay, which has none).
+    pub async fn commits(&self) -> Commits {
+        Commits {
+            commits: self.counter("db_group_commits_total").await,
+            writes: self.counter("db_group_commit_writes_total").await,
+        }
+    }
+
     /// Memory figures of the process now.
     pub fn memory(&self) -> Memory {
         Memory::of(self.pid)
+    }
+}
+
+/// Transactions the server's group commit made and the writes they held.
+#[derive(Clone, Copy, Default)]
+pub struct Commits {
+    pub commits: f64,
+    pub writes: f64,
+}
+
+impl Commits {
+    /// What happened between `before` and `self`.
+    pub fn since(self, before: Commits) -> Commits {
+        Commits {
+            commits: self.commits - before.commits,
+            writes: self.writes - before.writes,
+        }
+    }
+
+    pub fn writes_per_commit(self) -> f64 {
+        if self.commits > 0.0 {
+            self.writes / self.commits
+        } else {
+            0.0
+        }
     }
 }
 

@@ -119,8 +119,7 @@ async fn ladder(
     for (i, &total) in params.durable_ladder.iter().enumerate() {
         let step = i as u16 + 1;
         let cpu_before = server.cpu_us();
-        let commits_before = server.counter("db_group_commits_total").await;
-        let writes_before = server.counter("db_group_commit_writes_total").await;
+        let commits_before = server.commits().await;
         let started = std::time::Instant::now();
         let own_before = own_cpu_us();
         let sent = send_at_rate(
@@ -134,8 +133,7 @@ async fn ladder(
         drain(&conns).await;
         let cpu = server.cpu_us().saturating_sub(cpu_before);
         let own_cpu = own_cpu_us().saturating_sub(own_before);
-        let commits = server.counter("db_group_commits_total").await - commits_before;
-        let writes = server.counter("db_group_commit_writes_total").await - writes_before;
+        let commits = server.commits().await.since(commits_before);
         let count = count_step(&conns, step, sent, &offline);
         // Sending starts 50 ms after `started` (see send_at_rate).
         let secs = step_secs(&count, started, params.step_secs + 0.05) - 0.05;
@@ -161,7 +159,7 @@ async fn ladder(
             "saturated": saturated,
             "cpu_us_per_message": per_message(cpu),
             "generator_cpu_us_per_message": per_message(own_cpu),
-            "writes_per_commit": if commits > 0.0 { writes / commits } else { 0.0 },
+            "writes_per_commit": commits.writes_per_commit(),
         }));
         if saturated {
             // Higher rungs would only measure the backlog of this one.

@@ -46,6 +46,7 @@ pub async fn run(
             "p99 ms",
             "max ms",
             "cpu µs/delivery",
+            "commits/s",
         ],
     );
     let mut runs = Vec::new();
@@ -144,11 +145,13 @@ async fn ladder(
     for (i, &rate) in params.ladder.iter().enumerate() {
         let step = i as u16 + 1;
         let cpu_before = server.cpu_us();
+        let commits_before = server.commits().await;
         let started = std::time::Instant::now();
         let own_before = own_cpu_us();
         let sent = send_at_rate(&conns, step, rate, params.step_secs, params.pad).await;
         drain(&conns).await;
         let cpu = server.cpu_us().saturating_sub(cpu_before);
+        let commits = server.commits().await.since(commits_before);
         let own_cpu = own_cpu_us().saturating_sub(own_before);
         let count = count_step(&conns, step, sent, &HashSet::new());
         // Sending starts 50 ms after `started` (see send_at_rate).
@@ -180,6 +183,9 @@ async fn ladder(
             "server_cpu_us": cpu,
             "cpu_us_per_delivery": if count.delivered > 0 { cpu as f64 / count.delivered as f64 } else { 0.0 },
             "generator_cpu_us": own_cpu,
+            // Stored messages and delivery watermarks share the group commit.
+            "commits_per_s": commits.commits / secs,
+            "writes_per_commit": commits.writes_per_commit(),
             "server_rss_kib": server.memory().rss_kib,
             "server_pinned": server.pinned,
             "server_cores": server.cores,
@@ -213,6 +219,7 @@ fn row(run: usize, kind: Kind, step: &Value) -> Vec<String> {
         f(lat("p99_ms"), 2),
         f(lat("max_ms"), 2),
         f(num("cpu_us_per_delivery"), 1),
+        f(num("commits_per_s"), 0),
     ]
 }
 
