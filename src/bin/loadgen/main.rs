@@ -84,6 +84,10 @@ pub struct Common {
     /// Seconds per ladder step (default: by scale).
     #[arg(long)]
     pub step_secs: Option<f64>,
+    /// `groups` only: skip the two relays and measure the server alone (to compare server
+    /// builds; the ratios to the relays are then left out).
+    #[arg(long)]
+    pub server_only: bool,
 }
 
 impl Common {

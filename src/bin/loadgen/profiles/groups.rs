@@ -52,36 +52,37 @@ pub async fn run(
     let mut runs = Vec::new();
     let mut ok = true;
     for run in 0..common.runs {
-        let mut targets = vec![Kind::Relay, Kind::RelayReceipts];
-        if with_server {
-            targets.push(Kind::Server);
-        }
         let mut by_target = serde_json::Map::new();
         let mut capacity = Vec::new();
-        for kind in targets {
+        for kind in targets(with_server, common.server_only) {
             let (steps, cap, clean) = ladder(common, params, fixture, kind).await?;
             ok &= clean;
             for step in &steps {
                 table.row(row(run, kind, step));
             }
-            capacity.push(cap);
+            capacity.push((kind, cap));
             by_target.insert(
                 name(kind).into(),
                 json!({"steps": steps, "capacity_deliveries_per_s": cap}),
             );
         }
-        let ratio = |of: Option<&f64>, to: f64| of.filter(|_| to > 0.0).map(|of| of / to);
+        let ratio = |of: Kind, to: Kind| {
+            let cap = |kind| capacity.iter().find(|(k, _)| *k == kind).map(|(_, c)| *c);
+            cap(of)
+                .zip(cap(to).filter(|c| *c > 0.0))
+                .map(|(of, to)| of / to)
+        };
         by_target.insert(
             "receipts_relay_to_relay_capacity_ratio".into(),
-            json!(ratio(capacity.get(1), capacity[0])),
+            json!(ratio(Kind::RelayReceipts, Kind::Relay)),
         );
         by_target.insert(
             "server_to_relay_capacity_ratio".into(),
-            json!(ratio(capacity.get(2), capacity[0])),
+            json!(ratio(Kind::Server, Kind::Relay)),
         );
         by_target.insert(
             "server_to_receipts_relay_capacity_ratio".into(),
-            json!(ratio(capacity.get(2), capacity[1])),
+            json!(ratio(Kind::Server, Kind::RelayReceipts)),
         );
         runs.push(Value::Object(by_target));
     }
@@ -114,6 +115,19 @@ pub async fn run(
         vec![table, sum_table],
         ok,
     ))
+}
+
+/// What a run measures: the two relays, then the server (`groups`), or the server alone
+/// (`groups --server-only`, to compare builds of the server without the relays' minutes).
+fn targets(with_server: bool, server_only: bool) -> Vec<Kind> {
+    let mut targets = Vec::new();
+    if !(with_server && server_only) {
+        targets.extend([Kind::Relay, Kind::RelayReceipts]);
+    }
+    if with_server {
+        targets.push(Kind::Server);
+    }
+    targets
 }
 
 /// A target's name in reports.
@@ -235,4 +249,19 @@ fn summarize(runs: &[Value]) -> Value {
         "ratio": pick(&|r| r["server_to_relay_capacity_ratio"].as_f64()),
         "server_to_receipts_relay_ratio": pick(&|r| r["server_to_receipts_relay_capacity_ratio"].as_f64()),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_only_leaves_out_the_relays_but_never_from_baseline() {
+        let all = vec![Kind::Relay, Kind::RelayReceipts, Kind::Server];
+        let relays = vec![Kind::Relay, Kind::RelayReceipts];
+        assert!(targets(true, false) == all);
+        assert!(targets(true, true) == vec![Kind::Server]);
+        assert!(targets(false, false) == relays);
+        assert!(targets(false, true) == relays);
+    }
 }
