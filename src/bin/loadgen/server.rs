@@ -112,32 +112,27 @@ impl ServerProc {
         cpu_us(self.pid).unwrap_or(0)
     }
 
-    /// The sum of a counter's samples in `/metrics` (0 when absent or unreachable).
-    async fn counter(&self, name: &str) -> f64 {
+    /// The server's `/metrics` text (empty when unreachable, as a relay's is).
+    async fn metrics_text(&self) -> String {
         let url = format!("http://{}/metrics", self.addr);
-        let text = match reqwest::Client::new()
+        match reqwest::Client::new()
             .get(url)
             .bearer_auth(METRICS_TOKEN)
             .send()
             .await
         {
             Ok(resp) => resp.text().await.unwrap_or_default(),
-            Err(_) => return 0.0,
-        };
-        text.lines()
-            .filter(|l| {
-                l.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
-            })
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+            Err(_) => String::new(),
+        }
     }
 
-    /// The group commit's counters so far (zeros for a relay, which has none).
+    /// The group commit's counters so far, from one reading of `/metrics` (zeros for a relay,
+    /// which has none).
     pub async fn commits(&self) -> Commits {
+        let text = self.metrics_text().await;
         Commits {
-            commits: self.counter("db_group_commits_total").await,
-            writes: self.counter("db_group_commit_writes_total").await,
+            commits: counter(&text, "db_group_commits_total"),
+            writes: counter(&text, "db_group_commit_writes_total"),
         }
     }
 
@@ -145,6 +140,17 @@ impl ServerProc {
     pub fn memory(&self) -> Memory {
         Memory::of(self.pid)
     }
+}
+
+/// The sum of a counter's samples in a `/metrics` text (0 when absent).
+fn counter(text: &str, name: &str) -> f64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Transactions the server's group commit made and the writes they held.
