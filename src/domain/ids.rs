@@ -52,6 +52,13 @@ impl<T> Id<T> {
         self.uuid
     }
 
+    /// The text form (lowercase, hyphenated), written into `buf` without going through
+    /// `fmt`: ids are bound into nearly every statement and serialized into every event, and
+    /// `to_string()` cost ~2% of the server's CPU under load (docs/BENCHMARKS.md, session 16).
+    pub fn text_into<'b>(&self, buf: &'b mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &'b str {
+        self.uuid.hyphenated().encode_lower(buf)
+    }
+
     /// Parses the text form; `None` when it is not a UUID.
     pub fn parse(text: &str) -> Option<Self> {
         Uuid::try_parse(text).ok().map(Self::from_uuid)
@@ -94,7 +101,7 @@ impl<T> Ord for Id<T> {
 
 impl<T> fmt::Display for Id<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.uuid.hyphenated().fmt(f)
+        f.write_str(self.text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
     }
 }
 
@@ -113,7 +120,7 @@ impl<T> FromStr for Id<T> {
 
 impl<T> Serialize for Id<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
+        serializer.serialize_str(self.text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
     }
 }
 
@@ -138,7 +145,10 @@ impl<T> sqlx::Encode<'_, Any> for Id<T> {
         &self,
         buf: &mut <Any as sqlx::Database>::ArgumentBuffer,
     ) -> Result<IsNull, BoxDynError> {
-        <String as sqlx::Encode<Any>>::encode(self.to_string(), buf)
+        let text = self
+            .text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH])
+            .to_owned();
+        <String as sqlx::Encode<Any>>::encode(text, buf)
     }
 }
 
@@ -160,5 +170,19 @@ mod tests {
         assert!(first < second);
         assert_eq!(UserId::parse(&first.to_string()), Some(first));
         assert_eq!(UserId::parse("not-a-uuid"), None);
+    }
+
+    #[test]
+    fn every_text_form_is_the_lowercase_hyphenated_uuid() {
+        let id = ChatId::new();
+        let expected = id.uuid().hyphenated().to_string();
+        assert_eq!(id.to_string(), expected);
+        assert_eq!(format!("{id:?}"), expected);
+        assert_eq!(
+            serde_json::to_string(&id).ok(),
+            Some(format!("\"{expected}\""))
+        );
+        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
+        assert_eq!(id.text_into(&mut buf), expected);
     }
 }
