@@ -52,11 +52,16 @@ impl<T> Id<T> {
         self.uuid
     }
 
-    /// The text form (lowercase, hyphenated), written into `buf` without going through
-    /// `fmt`: ids are bound into nearly every statement and serialized into every event, and
-    /// `to_string()` cost ~2% of the server's CPU under load (docs/BENCHMARKS.md, session 16).
-    pub fn text_into<'b>(&self, buf: &'b mut [u8; uuid::fmt::Hyphenated::LENGTH]) -> &'b str {
-        self.uuid.hyphenated().encode_lower(buf)
+    /// Calls `use_text` with the text form (lowercase, hyphenated), written on the stack
+    /// without going through `fmt`: ids are bound into nearly every statement and serialized
+    /// into every event, and `to_string()` cost ~2% of the server's CPU under load
+    /// (docs/BENCHMARKS.md, session 16).
+    pub fn with_text<R>(&self, use_text: impl FnOnce(&str) -> R) -> R {
+        use_text(
+            self.uuid
+                .hyphenated()
+                .encode_lower(&mut [0; uuid::fmt::Hyphenated::LENGTH]),
+        )
     }
 
     /// Parses the text form; `None` when it is not a UUID.
@@ -101,7 +106,7 @@ impl<T> Ord for Id<T> {
 
 impl<T> fmt::Display for Id<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
+        self.with_text(|text| f.write_str(text))
     }
 }
 
@@ -120,7 +125,7 @@ impl<T> FromStr for Id<T> {
 
 impl<T> Serialize for Id<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH]))
+        self.with_text(|text| serializer.serialize_str(text))
     }
 }
 
@@ -145,10 +150,7 @@ impl<T> sqlx::Encode<'_, Any> for Id<T> {
         &self,
         buf: &mut <Any as sqlx::Database>::ArgumentBuffer,
     ) -> Result<IsNull, BoxDynError> {
-        let text = self
-            .text_into(&mut [0; uuid::fmt::Hyphenated::LENGTH])
-            .to_owned();
-        <String as sqlx::Encode<Any>>::encode(text, buf)
+        <String as sqlx::Encode<Any>>::encode(self.with_text(str::to_owned), buf)
     }
 }
 
@@ -182,7 +184,6 @@ mod tests {
             serde_json::to_string(&id).ok(),
             Some(format!("\"{expected}\""))
         );
-        let mut buf = [0; uuid::fmt::Hyphenated::LENGTH];
-        assert_eq!(id.text_into(&mut buf), expected);
+        assert_eq!(id.with_text(str::to_owned), expected);
     }
 }
